@@ -18,13 +18,48 @@ public final class LinalgProvider {
     private LinalgProvider() {
     }
 
+    /** The choice, made on first use; a failure to load is kept and thrown again on every later call. */
     private static final class Holder {
-        static final Linalg INSTANCE = choose();
+        static final Linalg INSTANCE;
+        static final LinalgUnavailableException FAILURE;
+
+        static {
+            Linalg chosen = null;
+            LinalgUnavailableException failure = null;
+            try {
+                chosen = choose();
+            } catch (LinalgUnavailableException e) {
+                failure = e;
+            }
+            INSTANCE = chosen;
+            FAILURE = failure;
+        }
     }
 
-    /** The provider for this process. */
+    /**
+     * The provider for this process.
+     *
+     * @throws LinalgUnavailableException when the forced provider cannot load (every call, not only the first)
+     */
     public static Linalg get() {
+        if (Holder.FAILURE != null) {
+            throw new LinalgUnavailableException(Holder.FAILURE.getMessage(), Holder.FAILURE);
+        }
         return Holder.INSTANCE;
+    }
+
+    /**
+     * A new instance of the named provider ({@code openblas} or {@code java}), outside the process-wide
+     * choice; for benchmarks and tests that compare providers in one JVM.
+     *
+     * @throws LinalgUnavailableException when the name is unknown or that provider cannot load here
+     */
+    public static Linalg create(String name) {
+        return switch (name.trim().toLowerCase(Locale.ROOT)) {
+            case "openblas" -> OpenBlasLinalg.load();
+            case "java" -> new JavaLinalg();
+            default -> throw new LinalgUnavailableException("'" + name + "' is not a linalg provider; use openblas or java");
+        };
     }
 
     /** Why the fallback was chosen, or null when OpenBLAS loaded or was forced off. */
@@ -39,20 +74,22 @@ public final class LinalgProvider {
     private static Linalg choose() {
         String forced = System.getProperty(PROPERTY, "").trim().toLowerCase(Locale.ROOT);
         Linalg chosen;
-        switch (forced) {
-            case "openblas" -> chosen = OpenBlasLinalg.load();
-            case "java" -> chosen = new JavaLinalg();
-            case "" -> {
-                Linalg openBlas;
-                try {
-                    openBlas = OpenBlasLinalg.load();
-                } catch (LinalgUnavailableException e) {
-                    fallbackReason = e.getMessage();
-                    openBlas = null;
-                }
-                chosen = openBlas != null ? openBlas : new JavaLinalg();
+        if (forced.isEmpty()) {
+            try {
+                chosen = create("openblas");
+            } catch (LinalgUnavailableException e) {
+                fallbackReason = e.getMessage();
+                chosen = create("java");
             }
-            default -> throw new LinalgUnavailableException("-D" + PROPERTY + "=" + forced
+        } else if (forced.equals("openblas") || forced.equals("java")) {
+            try {
+                chosen = create(forced);
+            } catch (LinalgUnavailableException e) {
+                throw new LinalgUnavailableException("-D" + PROPERTY + "=" + forced + ", but it cannot load: "
+                        + e.getMessage(), e);
+            }
+        } else {
+            throw new LinalgUnavailableException("-D" + PROPERTY + "=" + forced
                     + " is not a provider; use openblas or java");
         }
         String why = forced.isEmpty()
