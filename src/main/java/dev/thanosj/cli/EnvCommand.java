@@ -41,7 +41,7 @@ final class EnvCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         int code = Main.OK;
 
-        line(out, "thanosj", Main.Version.version());
+        line(out, "version", "thanosj " + Main.Version.version());
         line(out, "java", Runtime.version().toString());
         line(out, "vm", System.getProperty("java.vm.vendor") + ", " + System.getProperty("java.vm.name") + ", "
                 + System.getProperty("java.vm.version"));
