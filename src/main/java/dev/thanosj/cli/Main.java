@@ -31,6 +31,7 @@ import picocli.CommandLine.Spec;
         description = "One-shot pruning of transformer weights: Thanos, SparseGPT, Wanda, magnitude.",
         subcommands = {
                 EnvCommand.class,
+                PruneLayerCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

@@ -39,7 +39,8 @@ public final class Pruner {
             throw new IllegalArgumentException(layer + ": " + spec.method().id() + " needs statistics with the Hessian");
         }
         spec.requireFits(layer, rows, cols);
-        requireFinite(layer, weights);
+        requireFinite(layer, "weight", weights);
+        requireFinite(layer, "calibration statistic s", stats.scaler());
         Linalg linalg = Linalg.get();
         Map<String, Double> seconds = new LinkedHashMap<>();
         Prepared prepared = null;
@@ -85,13 +86,13 @@ public final class Pruner {
         return result(spec, weights, relativeLoss, prepared, seconds);
     }
 
-    private static void requireFinite(String layer, FloatMatrix weights) {
-        for (int r = 0; r < weights.rows(); r++) {
-            MemorySegment row = weights.row(r);
-            for (int c = 0; c < weights.cols(); c++) {
+    private static void requireFinite(String layer, String what, FloatMatrix values) {
+        for (int r = 0; r < values.rows(); r++) {
+            MemorySegment row = values.row(r);
+            for (int c = 0; c < values.cols(); c++) {
                 if (!Float.isFinite(row.getAtIndex(JAVA_FLOAT, c))) {
-                    throw new ThanosjException(layer + ": weight [" + r + ", " + c + "] is "
-                            + row.getAtIndex(JAVA_FLOAT, c) + "; weights must be finite");
+                    throw new ThanosjException(layer + ": " + what + " [" + r + ", " + c + "] is "
+                            + row.getAtIndex(JAVA_FLOAT, c) + "; it must be finite (NaN or infinity in the input?)");
                 }
             }
         }
