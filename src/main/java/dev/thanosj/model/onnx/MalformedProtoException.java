@@ -1,0 +1,8 @@
+package dev.thanosj.model.onnx;
+
+/** The bytes are not a well-formed protobuf message (or not the ONNX message expected); the message says where. */
+final class MalformedProtoException extends RuntimeException {
+    MalformedProtoException(String message) {
+        super(message);
+    }
+}
