@@ -180,7 +180,7 @@ record SafetensorsHeader(long dataStart, List<TensorInfo> tensors, Map<String, S
 
     /** Reads an array of non-negative integers of length {@code length} (any length when negative). */
     private static long[] longs(String where, String field, JsonNode node, int length) {
-        String expected = length < 0 ? "an array of non-negative integers" : "an array of " + length + " non-negative integers";
+        String expected = "an array of " + (length < 0 ? "" : length + " ") + "non-negative integers";
         if (node == null || !node.isArray() || (length >= 0 && node.size() != length)) {
             throw new ThanosjException(where + " has no \"" + field + "\" that is " + expected);
         }

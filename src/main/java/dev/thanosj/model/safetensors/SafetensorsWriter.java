@@ -109,7 +109,8 @@ public final class SafetensorsWriter {
             shape = shape.clone();
             int bits = SafetensorsDTypes.bits(dtypeName);
             if (bits < 0) {
-                throw new IllegalArgumentException("tensor '" + name + "': unknown safetensors dtype '" + dtypeName + "'");
+                throw new IllegalArgumentException("tensor '" + name + "': unknown safetensors dtype '"
+                        + dtypeName + "'");
             }
             long needed = SafetensorsDTypes.byteSize(elements(name, shape), bits);
             if (needed != bytes.byteSize()) {
@@ -209,7 +210,8 @@ public final class SafetensorsWriter {
                 Files.copy(p, temporary.resolve(p.getFileName().toString()));
             }
         });
-        return new WrittenModel(target, written, copies.stream().map(p -> p.getFileName().toString()).toList(), skipped);
+        List<String> copied = copies.stream().map(p -> p.getFileName().toString()).toList();
+        return new WrittenModel(target, written, copied, skipped);
     }
 
     /** A tensor's header entry and how to produce its {@code byteSize} bytes. */
@@ -317,7 +319,8 @@ public final class SafetensorsWriter {
     private static long elements(String name, long[] shape) {
         for (long d : shape) {
             if (d < 0) {
-                throw new IllegalArgumentException("tensor '" + name + "': negative dimension in " + Arrays.toString(shape));
+                throw new IllegalArgumentException("tensor '" + name + "': negative dimension in "
+                        + Arrays.toString(shape));
             }
         }
         return SafetensorsDTypes.elements(shape);
