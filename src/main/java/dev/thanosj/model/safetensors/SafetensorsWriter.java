@@ -48,10 +48,13 @@ public final class SafetensorsWriter {
 
     /** One tensor to write: its name, dtype and shape in the header, and where its data comes from. */
     public sealed interface Tensor permits FromMatrix, Raw {
+        /** The tensor's name in the header. */
         String name();
 
+        /** The safetensors dtype name in the header, e.g. "BF16". */
         String dtypeName();
 
+        /** The shape in the header (a copy). */
         long[] shape();
 
         /** Bytes the tensor's data takes in the file. */
