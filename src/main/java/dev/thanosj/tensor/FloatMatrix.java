@@ -17,6 +17,8 @@ public final class FloatMatrix {
     public static final long ALIGNMENT = 64;
 
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
+    private static final ValueLayout.OfFloat LE_FLOAT =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     private final MemorySegment segment;
     private final int rows;
@@ -120,6 +122,9 @@ public final class FloatMatrix {
     /** Row {@code r} as a segment of {@code cols} floats (a view). */
     public MemorySegment row(int r) {
         Objects.checkIndex(r, rows);
+        if (cols == 0) {
+            return segment.asSlice(0, 0);
+        }
         return segment.asSlice(byteOffset(r, 0), (long) cols * Float.BYTES);
     }
 
@@ -204,6 +209,10 @@ public final class FloatMatrix {
                     + cols + " " + dtype + " tensor needs " + expected);
         }
         long n = (long) rows * cols;
+        if (dtype == DType.F32) {
+            MemorySegment.copy(storage, LE_FLOAT, 0, out.segment, FLOAT, 0, n);
+            return out;
+        }
         for (long i = 0; i < n; i++) {
             out.segment.setAtIndex(FLOAT, i, dtype.read(storage, i));
         }
