@@ -1,0 +1,93 @@
+package dev.thanosj.model.pipeline;
+
+import dev.thanosj.prune.LayerStatistics;
+import dev.thanosj.prune.PruneResult;
+import dev.thanosj.prune.PruneSpec;
+import dev.thanosj.prune.Pruner;
+import dev.thanosj.tensor.FloatMatrix;
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The sequential loop of the reference repositories ({@code DESIGN.md}): for each block, the inputs of its
+ * linears are captured on the activations of the already-pruned prefix, every linear of the block is
+ * pruned from its own statistics, and the block's outputs are recomputed with the pruned weights before
+ * the next block. Only one block's statistics and activations live at a time.
+ */
+public final class SequentialPruner {
+
+    /** One pruned linear. */
+    public record LayerReport(String name, int block, PruneResult result) {
+    }
+
+    /** Everything a run pruned, in order, and its wall time. */
+    public record Report(String spec, List<LayerReport> layers, double seconds) {
+        public Report {
+            layers = List.copyOf(layers);
+        }
+
+        /** Zeros over all pruned linears divided by their entries. */
+        public double sparsity() {
+            long zeros = 0;
+            long entries = 0;
+            for (LayerReport l : layers) {
+                zeros += l.result().zeros();
+                entries += (long) l.result().rows() * l.result().cols();
+            }
+            return entries == 0 ? 0 : zeros / (double) entries;
+        }
+    }
+
+    /** Told when a block is done. */
+    @FunctionalInterface
+    public interface Progress {
+        void blockDone(int block, int blocks, List<LayerReport> layers);
+    }
+
+    private SequentialPruner() {
+    }
+
+    /**
+     * Prunes every linear of {@code model} in place (through {@link SequentialModel#replaceWeight}) with
+     * {@code spec}, calibrated on {@code pass}, which it advances through all blocks.
+     */
+    public static Report prune(SequentialModel model, CalibrationPass pass, PruneSpec spec, Progress progress) {
+        long start = System.nanoTime();
+        List<LayerReport> all = new ArrayList<>();
+        for (int block = 0; block < model.blocks(); block++) {
+            List<LinearRef> linears = model.linears(block);
+            Map<LinearRef, LayerStatistics> stats = new LinkedHashMap<>();
+            List<LayerReport> done = new ArrayList<>();
+            try {
+                for (LinearRef linear : linears) {
+                    spec.requireFits(linear.name(), linear.rows(), linear.cols());
+                    stats.put(linear, LayerStatistics.create(linear.cols(), true));
+                }
+                pass.capture(block, (linear, inputs, sequences) -> {
+                    LayerStatistics s = stats.get(linear);
+                    if (s == null) {
+                        throw new IllegalStateException("block " + linear.block() + " tapped unknown linear " + linear);
+                    }
+                    s.addBatch(inputs, sequences);
+                });
+                for (LinearRef linear : linears) {
+                    try (Arena arena = Arena.ofConfined()) {
+                        FloatMatrix weight = model.weight(linear, arena);
+                        PruneResult result = Pruner.prune(linear.name(), weight, stats.get(linear), spec);
+                        model.replaceWeight(linear, weight);
+                        done.add(new LayerReport(linear.name(), block, result));
+                    }
+                }
+            } finally {
+                stats.values().forEach(LayerStatistics::close);
+            }
+            pass.advance(block);
+            all.addAll(done);
+            progress.blockDone(block, model.blocks(), done);
+        }
+        return new Report(spec.describe(), all, (System.nanoTime() - start) / 1e9);
+    }
+}
