@@ -105,6 +105,7 @@ final class LargeStackExecutor {
      * {@code segment} itself when the current thread may pass it to a downcall, else an unchecked view of the
      * same memory (for a confined segment whose owner is blocked in {@link #run}).
      */
+    @SuppressWarnings("restricted") // safe for the reason in the class comment
     static MemorySegment forThisThread(MemorySegment segment) {
         if (segment.isAccessibleBy(Thread.currentThread())) {
             return segment;

@@ -8,11 +8,12 @@ import java.lang.foreign.SymbolLookup;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URL;
-import java.net.URLConnection;
+import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.util.ArrayList;
@@ -28,9 +29,9 @@ import java.util.stream.Stream;
  * Finds and loads the OpenBLAS shared library. First choice: the copy bundled in the
  * {@code org.bytedeco:openblas:<version>:<platform>} jar, extracted once into a versioned cache folder
  * ({@code $XDG_CACHE_HOME/thanosj}, else {@code ~/.cache/thanosj}, else {@code java.io.tmpdir}) and loaded
- * with its gfortran runtime. Second choice: a system {@code libopenblas}. The extraction goes to a
- * temporary sibling folder that is renamed atomically, so a folder with the final name is always complete;
- * when another process wins that race, its folder is used.
+ * with its gfortran runtime. Second choice: a system {@code libopenblas}. A folder with the final name is
+ * always complete: the extraction writes a temporary sibling and renames it atomically, under a lock file
+ * that makes concurrent first runs extract once and share the result.
  */
 final class OpenBlasLibrary {
     /** Runtime libraries libopenblas links to, in load order; ones a platform does not ship are skipped. */
@@ -63,6 +64,7 @@ final class OpenBlasLibrary {
      *
      * @throws LinalgUnavailableException saying what was tried and why each attempt failed
      */
+    @SuppressWarnings("restricted") // loading native code is this class's purpose
     static OpenBlasLibrary load(List<String> required) {
         List<String> failures = new ArrayList<>();
         String platform = platform();
@@ -98,6 +100,7 @@ final class OpenBlasLibrary {
         return absent.isEmpty() ? null : "symbols " + absent;
     }
 
+    @SuppressWarnings("restricted") // loading native code is this class's purpose
     private static SymbolLookup loadWithDependencies(Path library) {
         for (String dependency : DEPENDENCIES) {
             Path path = library.resolveSibling(dependency);
@@ -193,8 +196,11 @@ final class OpenBlasLibrary {
     }
 
     /**
-     * Returns {@code root/name}, complete, extracting it first unless a complete copy exists. The copy is
-     * written to a temporary sibling and renamed atomically; a stale, incomplete folder is moved aside.
+     * Returns {@code root/name}, complete, extracting it first unless a complete copy exists. Extraction
+     * holds a lock file, so concurrent first runs extract once and the others wait and use that copy; it
+     * writes a temporary sibling and renames it atomically, so a process that dies midway leaves no
+     * incomplete folder under the final name (its leftovers, and a folder someone damaged, are removed by
+     * the next extraction).
      */
     private static Path extractInto(CacheRoot cacheRoot, String name, Map<String, URL> resources)
             throws IOException {
@@ -208,38 +214,35 @@ final class OpenBlasLibrary {
         if (isComplete(target, sizes)) {
             return target;
         }
-        if (Files.exists(target)) {
-            Path stale = Files.createTempDirectory(root, name + ".stale-");
-            try {
-                Files.move(target, stale.resolve(name), StandardCopyOption.ATOMIC_MOVE);
-            } catch (IOException movedByAnother) {
-                // Another process moved or replaced it meanwhile; the rename below decides.
+        try (FileChannel lockFile = FileChannel.open(root.resolve(name + ".lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE)) {
+            lockFile.lock(); // released when the channel closes
+            if (isComplete(target, sizes)) {
+                return target;
             }
-            deleteRecursively(stale);
-        }
-        Path partial = Files.createTempDirectory(root, name + ".part-");
-        try {
-            for (Map.Entry<String, URL> resource : resources.entrySet()) {
-                URLConnection connection = resource.getValue().openConnection();
-                try (InputStream in = connection.getInputStream()) {
-                    Files.copy(in, partial.resolve(resource.getKey()));
+            try (Stream<Path> siblings = Files.list(root)) {
+                for (Path leftover : siblings.filter(path -> path.getFileName().toString().startsWith(name + ".part-")
+                        || path.equals(target)).toList()) {
+                    deleteRecursively(leftover);
                 }
             }
-            if (!isComplete(partial, sizes)) {
-                throw new IOException("extracted files in " + partial + " do not have the sizes of the jar entries");
-            }
+            Path partial = Files.createTempDirectory(root, name + ".part-");
             try {
+                for (Map.Entry<String, URL> resource : resources.entrySet()) {
+                    try (InputStream in = resource.getValue().openStream()) {
+                        Files.copy(in, partial.resolve(resource.getKey()));
+                    }
+                }
+                if (!isComplete(partial, sizes)) {
+                    throw new IOException("extracted files in " + partial + " do not have the sizes of the jar entries");
+                }
                 Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (IOException raced) {
-                if (!isComplete(target, sizes)) {
-                    throw raced;
+            } finally {
+                if (Files.exists(partial)) {
+                    deleteRecursively(partial);
                 }
             }
             return target;
-        } finally {
-            if (Files.exists(partial)) {
-                deleteRecursively(partial);
-            }
         }
     }
 

@@ -86,6 +86,7 @@ final class OpenBlasLinalg extends CheckedLinalg {
      * Downcall handles, created once. Static finals, so the JIT treats them as constants and inlines the
      * calls; initialised only after {@link Loaded} succeeded.
      */
+    @SuppressWarnings("restricted") // binding native functions is this class's purpose
     private static final class Native {
         private static final Linker LINKER = Linker.nativeLinker();
         private static final SymbolLookup SYMBOLS = Loaded.LIBRARY.symbols();
