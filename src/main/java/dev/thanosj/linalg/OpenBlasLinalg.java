@@ -26,17 +26,25 @@ import java.util.List;
  *
  * <p>The LU routines ({@code sgetrf}, {@code sgesv}, {@code sgetri}) are deliberately not bound: threaded,
  * they overflow a Java thread's native stack and kill the JVM. The LAPACK calls that are bound run on
- * {@link LargeStackExecutor} from order {@value #LARGE_STACK_ORDER} on; smaller ones, which are short,
- * single-threaded in OpenBLAS and called from many threads at once by {@link #posv}, run on the caller
- * through {@linkplain Linker.Option#critical critical} downcalls (no thread-state transition). BLAS-3 runs
- * on the caller: {@code sgemm}, {@code ssyrk}, {@code strsm} and {@code spotrf} at order 2048 with 64
- * OpenBLAS threads were measured to complete on a 128 KB thread stack.
+ * {@link LargeStackExecutor} from order {@value #LARGE_STACK_ORDER} on ({@link #posv} from
+ * {@value #POSV_LARGE_STACK_ORDER}); below {@value #LARGE_STACK_ORDER} they run on the caller through
+ * {@linkplain Linker.Option#critical critical} downcalls (no thread-state transition, which these few
+ * microseconds do not need). BLAS-3 runs on the caller: {@code sgemm}, {@code ssyrk}, {@code strsm} and
+ * {@code spotrf} at order 2048 with 64 OpenBLAS threads were measured to complete on a 128 KB thread stack,
+ * so the executor is a safeguard for LAPACK, not a measured need of these routines.
  *
  * <p>OpenBLAS's thread count is process-wide; it starts at the number of available processors.
  */
 final class OpenBlasLinalg extends CheckedLinalg {
-    /** Order from which potrf, potri and posv run on the large-stack executor. */
+    /** Order from which potrf and potri run on the large-stack executor, and posv stops using critical calls. */
     static final int LARGE_STACK_ORDER = 64;
+
+    /**
+     * Order from which posv runs on the large-stack executor. posv is called per row from parallel loops
+     * with orders up to the block size (128); the hand-off costs about 6 µs (measured), which doubled a
+     * 64 x 64 solve, and is below 5% of the work from this order on.
+     */
+    static final int POSV_LARGE_STACK_ORDER = 256;
 
     private static final int ROW_MAJOR = 101;
     private static final int NO_TRANS = 111;
@@ -337,13 +345,14 @@ final class OpenBlasLinalg extends CheckedLinalg {
     protected void doPosv(FloatMatrix a, FloatMatrix b) {
         int k = a.rows();
         int info;
-        if (k >= LARGE_STACK_ORDER) {
+        if (k >= POSV_LARGE_STACK_ORDER) {
             requireUsable(a);
             requireUsable(b);
             info = LargeStackExecutor.run(() -> solve(false, LargeStackExecutor.forThisThread(a.segment()), k,
                     a.rowStride(), LargeStackExecutor.forThisThread(b.segment()), b.cols(), b.rowStride()));
         } else {
-            info = solve(true, a.segment(), k, a.rowStride(), b.segment(), b.cols(), b.rowStride());
+            info = solve(k < LARGE_STACK_ORDER, a.segment(), k, a.rowStride(), b.segment(), b.cols(),
+                    b.rowStride());
         }
         checkInfo("spotrf_", info, k);
         zeroStrictTriangle(a, true);

@@ -260,7 +260,7 @@ class OpenBlasLinalgTest {
 
     /** Leading minors 2, 3, -5: the third is the first that is not positive; the rest is the identity. */
     @ParameterizedTest
-    @ValueSource(ints = {5, 100})
+    @ValueSource(ints = {5, 100, 300})
     void notPositiveDefiniteNamesTheFirstBadLeadingMinor(int n) {
         try (Arena arena = Arena.ofConfined()) {
             for (Triangle uplo : Triangle.values()) {
@@ -292,7 +292,7 @@ class OpenBlasLinalgTest {
 
     /** Memory of a closed arena is refused with IllegalStateException before any native code touches it. */
     @ParameterizedTest
-    @ValueSource(ints = {8, 100})
+    @ValueSource(ints = {8, 100, 300})
     void closedArenaIsRefused(int n) {
         for (Arena arena : List.of(Arena.ofConfined(), Arena.ofShared())) {
             FloatMatrix a = kacMurdockSzego(arena, n, 0.5);
@@ -562,7 +562,21 @@ class OpenBlasLinalgTest {
                 });
     }
 
-    /** Small and executor-sized solves from the worker pool at once, in shared memory. */
+    /** A solve large enough for the large-stack executor, in confined memory with padded rows. */
+    @Test
+    void posvOnTheLargeStackExecutorMatchesCommonsMath() {
+        int k = OpenBlasLinalg.POSV_LARGE_STACK_ORDER + 17;
+        try (Arena arena = Arena.ofConfined()) {
+            SplittableRandom random = new SplittableRandom(99);
+            Framed a = Framed.spd(arena, k, 3, random);
+            Framed b = Framed.random(arena, k, 2, 4, random);
+            CholeskyDecomposition oracle = new CholeskyDecomposition(new Array2DRowRealMatrix(toDouble(a.view)));
+            blas.posv(a.view, b.view);
+            checkSolution(oracle, a.view, b, 2);
+        }
+    }
+
+    /** Critical-call, plain and executor-sized solves from the worker pool at once, in shared memory. */
     @Test
     void posvBatchFromManyThreads() {
         int count = 300;
@@ -572,7 +586,8 @@ class OpenBlasLinalgTest {
             List<Framed> bs = new ArrayList<>();
             List<CholeskyDecomposition> oracles = new ArrayList<>();
             for (int i = 0; i < count; i++) {
-                int k = i % 10 == 0 ? 64 + random.nextInt(60) : 1 + random.nextInt(24);
+                int k = i % 50 == 0 ? OpenBlasLinalg.POSV_LARGE_STACK_ORDER + random.nextInt(20)
+                        : i % 10 == 0 ? 64 + random.nextInt(60) : 1 + random.nextInt(24);
                 Framed a = Framed.spd(arena, k, 0, random);
                 as.add(a.view);
                 bs.add(Framed.random(arena, k, 1, 0, random));
