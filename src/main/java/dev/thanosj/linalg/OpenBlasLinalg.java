@@ -13,7 +13,10 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * {@link Linalg} on OpenBLAS through the Foreign Function &amp; Memory API (library located by
@@ -251,6 +254,10 @@ final class OpenBlasLinalg extends CheckedLinalg {
     @Override
     protected void doGemm(boolean transA, boolean transB, float alpha, FloatMatrix a, FloatMatrix b, float beta,
             FloatMatrix c) {
+        if (onHeap(a, b, c)) {
+            viaOffHeapCopies(m -> doGemm(transA, transB, alpha, m[0], m[1], beta, m[2]), a, b, c);
+            return;
+        }
         int k = transA ? a.rows() : a.cols();
         try {
             Native.SGEMM.invokeExact(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, c.rows(),
@@ -268,6 +275,10 @@ final class OpenBlasLinalg extends CheckedLinalg {
      */
     @Override
     protected void doSyrk(boolean transA, float alpha, FloatMatrix a, float beta, FloatMatrix c) {
+        if (onHeap(a, c)) {
+            viaOffHeapCopies(m -> doSyrk(transA, alpha, m[0], beta, m[1]), a, c);
+            return;
+        }
         if (beta != 0 && !isSymmetric(c)) {
             doGemm(transA, !transA, alpha, a, a, beta, c);
             return;
@@ -284,6 +295,10 @@ final class OpenBlasLinalg extends CheckedLinalg {
 
     @Override
     protected void doPotrf(Triangle uplo, FloatMatrix a) {
+        if (onHeap(a)) {
+            viaOffHeapCopies(m -> doPotrf(uplo, m[0]), a);
+            return;
+        }
         int n = a.rows();
         byte fortranUplo = fortranUplo(uplo);
         int info;
@@ -300,6 +315,10 @@ final class OpenBlasLinalg extends CheckedLinalg {
 
     @Override
     protected void doPotri(Triangle uplo, FloatMatrix factor) {
+        if (onHeap(factor)) {
+            viaOffHeapCopies(m -> doPotri(uplo, m[0]), factor);
+            return;
+        }
         int n = factor.rows();
         byte fortranUplo = fortranUplo(uplo);
         int info;
@@ -316,6 +335,10 @@ final class OpenBlasLinalg extends CheckedLinalg {
 
     @Override
     protected void doTrsm(Side side, Triangle uplo, boolean transA, float alpha, FloatMatrix a, FloatMatrix b) {
+        if (onHeap(a, b)) {
+            viaOffHeapCopies(m -> doTrsm(side, uplo, transA, alpha, m[0], m[1]), a, b);
+            return;
+        }
         try {
             Native.STRSM.invokeExact(ROW_MAJOR, side == Side.LEFT ? CBLAS_LEFT : CBLAS_RIGHT,
                     uplo == Triangle.LOWER ? CBLAS_LOWER : CBLAS_UPPER, transA ? TRANS : NO_TRANS, NON_UNIT,
@@ -327,6 +350,10 @@ final class OpenBlasLinalg extends CheckedLinalg {
 
     @Override
     protected void doTrmm(Side side, Triangle uplo, boolean transA, float alpha, FloatMatrix a, FloatMatrix b) {
+        if (onHeap(a, b)) {
+            viaOffHeapCopies(m -> doTrmm(side, uplo, transA, alpha, m[0], m[1]), a, b);
+            return;
+        }
         try {
             Native.STRMM.invokeExact(ROW_MAJOR, side == Side.LEFT ? CBLAS_LEFT : CBLAS_RIGHT,
                     uplo == Triangle.LOWER ? CBLAS_LOWER : CBLAS_UPPER, transA ? TRANS : NO_TRANS, NON_UNIT,
@@ -343,6 +370,10 @@ final class OpenBlasLinalg extends CheckedLinalg {
      */
     @Override
     protected void doPosv(FloatMatrix a, FloatMatrix b) {
+        if (onHeap(a, b)) {
+            viaOffHeapCopies(m -> doPosv(m[0], m[1]), a, b);
+            return;
+        }
         int k = a.rows();
         int info;
         if (k >= POSV_LARGE_STACK_ORDER) {
@@ -501,6 +532,35 @@ final class OpenBlasLinalg extends CheckedLinalg {
             }
         }
         return true;
+    }
+
+    /** True when some matrix lives on the Java heap (e.g. wraps a {@code float[]}), which native code cannot address. */
+    private static boolean onHeap(FloatMatrix... matrices) {
+        for (FloatMatrix m : matrices) {
+            if (!m.segment().isNative()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Runs {@code operation} with every heap-backed matrix replaced by an off-heap copy, then copies each
+     * back (modifying the originals the operation modifies). The copy is unavoidable: native code cannot
+     * address the Java heap, and pinning it for a long call would stall the garbage collector. A matrix
+     * passed twice gets one copy.
+     */
+    private static void viaOffHeapCopies(Consumer<FloatMatrix[]> operation, FloatMatrix... matrices) {
+        try (Arena arena = Arena.ofConfined()) {
+            Map<FloatMatrix, FloatMatrix> copyOf = new IdentityHashMap<>();
+            FloatMatrix[] operands = new FloatMatrix[matrices.length];
+            for (int i = 0; i < matrices.length; i++) {
+                FloatMatrix m = matrices[i];
+                operands[i] = m.segment().isNative() ? m : copyOf.computeIfAbsent(m, heap -> heap.copy(arena));
+            }
+            operation.accept(operands);
+            copyOf.forEach((original, copy) -> original.copyFrom(copy));
+        }
     }
 
     private static RuntimeException propagate(Throwable e) {

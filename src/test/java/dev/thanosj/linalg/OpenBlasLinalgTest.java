@@ -324,6 +324,55 @@ class OpenBlasLinalgTest {
         }
     }
 
+    /**
+     * Matrices over {@code float[]} (heap segments, which native code cannot address) go through off-heap
+     * copies and give the same results as off-heap ones, for a call on the caller and one on the executor.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {5, OpenBlasLinalg.POSV_LARGE_STACK_ORDER + 3})
+    void heapBackedMatricesGiveTheSameResults(int n) {
+        try (Arena arena = Arena.ofConfined()) {
+            Framed a = Framed.spd(arena, n, 0, new SplittableRandom(n));
+            FloatMatrix b = random(arena, n, 2, new SplittableRandom(n + 1));
+            FloatMatrix heapA = onHeap(a.view);
+            FloatMatrix heapB = onHeap(b);
+            FloatMatrix product = FloatMatrix.allocate(arena, n, 2);
+            FloatMatrix heapProduct = onHeap(product);
+
+            blas.gemm(false, false, 1f, a.view, b, 0f, product);
+            blas.gemm(false, false, 1f, heapA, heapB, 0f, heapProduct);
+            assertSameElements(product, heapProduct);
+            blas.syrk(true, 1f, heapB, 0f, heapProduct.view(0, 0, 2, 2));
+            blas.syrk(true, 1f, b, 0f, product.view(0, 0, 2, 2));
+            assertSameElements(product, heapProduct);
+            blas.posv(a.view, b);
+            blas.posv(heapA, heapB);
+            assertSameElements(a.view, heapA);
+            assertSameElements(b, heapB);
+            blas.trmm(Side.LEFT, Triangle.LOWER, true, 2f, a.view, b);
+            blas.trmm(Side.LEFT, Triangle.LOWER, true, 2f, heapA, heapB);
+            assertSameElements(b, heapB);
+            blas.potri(Triangle.LOWER, a.view);
+            blas.potri(Triangle.LOWER, heapA);
+            assertSameElements(a.view, heapA);
+        }
+    }
+
+    private static FloatMatrix onHeap(FloatMatrix m) {
+        FloatMatrix heap = FloatMatrix.wrap(MemorySegment.ofArray(new float[m.rows() * m.cols()]), m.rows(),
+                m.cols(), m.cols());
+        heap.copyFrom(m);
+        return heap;
+    }
+
+    private static void assertSameElements(FloatMatrix expected, FloatMatrix actual) {
+        for (int i = 0; i < expected.rows(); i++) {
+            for (int j = 0; j < expected.cols(); j++) {
+                assertEquals(expected.get(i, j), actual.get(i, j), "element " + i + "," + j);
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- correctness against double precision
 
     static Stream<Arguments> gemmCases() {
