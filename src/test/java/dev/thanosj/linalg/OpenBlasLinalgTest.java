@@ -461,6 +461,23 @@ class OpenBlasLinalgTest {
         }
     }
 
+    /** As in BLAS, beta 0 means C is not read: NaN there does not reach the result. */
+    @Test
+    void betaZeroIgnoresNaNInC() {
+        try (Arena arena = Arena.ofConfined()) {
+            FloatMatrix a = FloatMatrix.allocate(arena, 70, 40);
+            a.fill(0.5f);
+            FloatMatrix c = FloatMatrix.allocate(arena, 70, 70);
+            c.fill(Float.NaN);
+            blas.gemm(false, true, 1f, a, a, 0f, c);
+            assertEquals(10f, c.get(69, 0));
+            c.fill(Float.NaN);
+            blas.syrk(false, 1f, a, 0f, c);
+            assertEquals(10f, c.get(0, 69));
+            assertEquals(10f, c.get(69, 0));
+        }
+    }
+
     static Stream<Arguments> syrkCases() {
         return Stream.of(Arguments.of(false, 0f, false), Arguments.of(true, 0f, false),
                 Arguments.of(true, 0.5f, true), Arguments.of(false, 0.5f, true),
