@@ -71,7 +71,14 @@ public final class Main implements Runnable {
 
     /** A configured {@code thanosj} command line writing to {@code out} and {@code err}. */
     static CommandLine commandLine(PrintWriter out, PrintWriter err) {
-        CommandLine cli = new CommandLine(new Main());
+        return configure(new CommandLine(new Main()), out, err);
+    }
+
+    /**
+     * Sets the streams, exit-code policy and global options on {@code cli} and on the subcommands it has
+     * now (picocli copies these settings to existing subcommands only); returns {@code cli}.
+     */
+    static CommandLine configure(CommandLine cli, PrintWriter out, PrintWriter err) {
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionStrategy(Main::execute);

@@ -28,8 +28,9 @@ class MainTest {
     private static Run run(List<Object> commands, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine cli = Main.commandLine(new PrintWriter(out, true), new PrintWriter(err, true));
+        CommandLine cli = new CommandLine(new Main());
         commands.forEach(cli::addSubcommand);
+        Main.configure(cli, new PrintWriter(out, true), new PrintWriter(err, true));
         int code = Main.run(cli, args);
         return new Run(code, out.toString(), err.toString());
     }
