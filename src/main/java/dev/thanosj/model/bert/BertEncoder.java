@@ -208,13 +208,29 @@ public final class BertEncoder implements AutoCloseable {
 
     /**
      * Runs encoder layer {@code layer} on {@code hidden} (the packed {@code totalTokens x hidden} states of
-     * {@code batch}) and overwrites it with the layer's output. Each Linear's weight comes from
-     * {@code weights} ({@code [in, out]}; a null result means the model file's weight, see {@link #DENSE}).
-     * {@code tap}, when not null, sees every Linear's input before that Linear is applied.
+     * {@code batch}) and overwrites it with the layer's output; see
+     * {@link #layer(int, TokenBatch, FloatMatrix, FloatMatrix, Function, LinearTap)}.
      */
     public void layer(int layer, TokenBatch batch, FloatMatrix hidden, Function<OnnxLinear, FloatMatrix> weights, LinearTap tap) {
+        layer(layer, batch, hidden, hidden, weights, tap);
+    }
+
+    /**
+     * Runs encoder layer {@code layer} on {@code input} (the packed {@code totalTokens x hidden} states of
+     * {@code batch}) and writes the layer's output into {@code output}, which may be {@code input} itself
+     * (in place) or null (only the taps are wanted: the last Linear and LayerNorm are then skipped).
+     * Each Linear's weight comes from {@code weights} ({@code [in, out]}; a null result means the model
+     * file's weight, see {@link #DENSE}). {@code tap}, when not null, sees every Linear's input before that
+     * Linear is applied. For sequential pruning: call once with the taps and {@code output = null}, prune,
+     * then once with the pruned weights and {@code output = input}.
+     */
+    public void layer(int layer, TokenBatch batch, FloatMatrix input, FloatMatrix output,
+            Function<OnnxLinear, FloatMatrix> weights, LinearTap tap) {
         Objects.checkIndex(layer, layers.size());
-        requireStates(batch, hidden);
+        requireStates(batch, input);
+        if (output != null) {
+            requireStates(batch, output);
+        }
         Layer spec = layers.get(layer);
         try (Arena call = Arena.ofShared()) {
             List<FloatMatrix> w = new ArrayList<>();
@@ -234,8 +250,10 @@ public final class BertEncoder implements AutoCloseable {
                 while (s1 < batch.size() && batch.offset(s1 + 1) - batch.offset(s0) <= CHUNK_TOKENS) {
                     s1++;
                 }
+                int r0 = batch.offset(s0);
+                int r1 = batch.offset(s1);
                 try (Arena chunk = Arena.ofShared()) {
-                    layerChunk(spec, w, batch, s0, s1, hidden.rows(batch.offset(s0), batch.offset(s1)), tap, chunk);
+                    layerChunk(spec, w, batch, s0, s1, input.rows(r0, r1), output == null ? null : output.rows(r0, r1), tap, chunk);
                 }
                 s0 = s1;
             }
@@ -310,8 +328,9 @@ public final class BertEncoder implements AutoCloseable {
 
     // ---- one chunk of a layer ----
 
+    /** One chunk of sequences {@code [s0, s1)}: rows {@code x} in, rows {@code y} out (skipped when null). */
     private void layerChunk(Layer spec, List<FloatMatrix> w, TokenBatch batch, int s0, int s1, FloatMatrix x,
-            LinearTap tap, Arena chunk) {
+            FloatMatrix y, LinearTap tap, Arena chunk) {
         int n = x.rows();
         int hidden = config.hidden();
         List<OnnxLinear> linears = spec.linears();
@@ -337,10 +356,13 @@ public final class BertEncoder implements AutoCloseable {
         linear(attended, w.get(4), spec.biases().get(4), inner);
         gelu(inner);
         tap(tap, linears.get(5), inner);
+        if (y == null) {
+            return;
+        }
         FloatMatrix out = k; // k is no longer needed either
         linear(inner, w.get(5), spec.biases().get(5), out);
         addAndNormalize(out, attended, spec.outputNorm());
-        x.copyFrom(out);
+        y.copyFrom(out);
     }
 
     private static void tap(LinearTap tap, OnnxLinear linear, FloatMatrix inputs) {

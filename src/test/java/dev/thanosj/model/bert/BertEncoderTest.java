@@ -110,7 +110,7 @@ class BertEncoderTest {
             FloatMatrix hidden = encoder.embed(batch, arena);
             FloatMatrix embedded = hidden.copy(arena);
             Map<String, Integer> rowsSeen = new LinkedHashMap<>();
-            encoder.layer(0, batch, hidden, BertEncoder.DENSE, (linear, inputs) -> {
+            encoder.layer(0, batch, hidden, null, BertEncoder.DENSE, (linear, inputs) -> {
                 assertEquals(linear.inFeatures(), inputs.cols());
                 rowsSeen.merge(linear.role(), inputs.rows(), Integer::sum);
                 if (linear.role().equals("query")) {
@@ -119,14 +119,24 @@ class BertEncoderTest {
             });
             assertEquals(BertEncoder.ROLES, List.copyOf(rowsSeen.keySet()));
             rowsSeen.values().forEach(rows -> assertEquals(batch.totalTokens(), rows));
+            assertSame(embedded, hidden, "a taps-only pass leaves its input alone");
+
+            FloatMatrix layer0 = FloatMatrix.allocate(arena, hidden.rows(), hidden.cols());
+            encoder.layer(0, batch, hidden, layer0, BertEncoder.DENSE, null);
+            assertSame(embedded, hidden, "a pass into another matrix leaves its input alone");
+            encoder.layer(0, batch, hidden, BertEncoder.DENSE, null);
+            assertSame(layer0, hidden, "in place and into another matrix agree");
             for (int l = 1; l < 6; l++) {
                 encoder.layer(l, batch, hidden, BertEncoder.DENSE, null);
             }
-            FloatMatrix full = encoder.forward(batch, arena);
-            for (int r = 0; r < full.rows(); r++) {
-                for (int c = 0; c < full.cols(); c++) {
-                    assertEquals(full.get(r, c), hidden.get(r, c));
-                }
+            assertSame(encoder.forward(batch, arena), hidden, "layer by layer equals forward");
+        }
+    }
+
+    private static void assertSame(FloatMatrix expected, FloatMatrix actual, String message) {
+        for (int r = 0; r < expected.rows(); r++) {
+            for (int c = 0; c < expected.cols(); c++) {
+                assertEquals(expected.get(r, c), actual.get(r, c), message);
             }
         }
     }
