@@ -127,18 +127,12 @@ class OpenBlasLinalgTest {
         Files.writeString(root.resolve(name).resolve("libopenblas.so.0"), "truncated");
         Files.createDirectories(root.resolve(name + ".part-12345"));
 
-        String java = ProcessHandle.current().info().command().orElseThrow();
         List<Process> processes = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            ProcessBuilder builder = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
-                    System.getProperty("java.class.path"), FreshCacheMain.class.getName());
-            builder.environment().put("XDG_CACHE_HOME", cache.toString());
-            processes.add(builder.redirectErrorStream(true).start());
+            processes.add(startFreshJvm(List.of(), cache.toString()));
         }
         for (Process process : processes) {
-            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(process.waitFor(120, TimeUnit.SECONDS), "child JVM timed out");
-            assertEquals(0, process.exitValue(), output);
+            String output = finish(process);
             assertTrue(output.contains("(bundled: " + root.resolve(name).resolve("libopenblas.so.0") + ")"), output);
         }
         try (Stream<Path> entries = Files.list(root)) {
@@ -149,8 +143,45 @@ class OpenBlasLinalgTest {
                 Files.size(root.resolve(name).resolve("libopenblas.so.0")));
     }
 
-    /** Entry point of the child JVMs of {@link #concurrentFirstRunsShareOneCompleteExtraction}. */
+    /** With no usable home folder, the cache goes to a per-user folder in {@code java.io.tmpdir}. */
+    @Test
+    void unusableHomeFallsBackToTheTempFolder(@TempDir Path dir) throws Exception {
+        String name = bundledFolder().getFileName().toString();
+        Path homeIsAFile = Files.writeString(dir.resolve("home"), "not a folder");
+        Path tmp = Files.createDirectories(dir.resolve("tmp"));
+        String output = finish(startFreshJvm(List.of("-Duser.home=" + homeIsAFile, "-Djava.io.tmpdir=" + tmp), null));
+        String user = System.getProperty("user.name").replaceAll("[^A-Za-z0-9._-]", "_");
+        Path expected = tmp.resolve("thanosj-" + user).resolve(name).resolve("libopenblas.so.0");
+        assertTrue(output.contains("(bundled: " + expected + ")"), output);
+    }
+
+    /** A JVM running {@link FreshCacheMain}; {@code xdgCacheHome} null removes that variable. */
+    private static Process startFreshJvm(List<String> jvmOptions, String xdgCacheHome) throws IOException {
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElseThrow());
+        command.add("--enable-native-access=ALL-UNNAMED");
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), FreshCacheMain.class.getName()));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        if (xdgCacheHome == null) {
+            builder.environment().remove("XDG_CACHE_HOME");
+        } else {
+            builder.environment().put("XDG_CACHE_HOME", xdgCacheHome);
+        }
+        return builder.start();
+    }
+
+    /** Waits for {@code process}, checks that it succeeded and returns its output. */
+    private static String finish(Process process) throws IOException, InterruptedException {
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(process.waitFor(120, TimeUnit.SECONDS), "child JVM timed out");
+        assertEquals(0, process.exitValue(), output);
+        return output;
+    }
+
+    /** Entry point of the child JVMs: prints the description of a freshly loaded provider. */
     public static final class FreshCacheMain {
+        /** Loads OpenBLAS, which may modify the cache folder, and prints its description. */
         public static void main(String[] args) {
             System.out.println(OpenBlasLinalg.load().description());
         }
