@@ -37,7 +37,6 @@ public final class CalibrationText {
     private static final Set<String> STOP_WORDS = Set.of("the", "of", "and", "to", "in", "is", "that", "for", "it",
             "this", "we", "be", "on", "with", "are", "as", "not", "have", "by", "which", "has");
     private static final double ENGLISH_STOP_WORD_SHARE = 0.15;
-    private static final Pattern WORD_SPLIT = Pattern.compile("[^\\p{L}]+");
     private static final Pattern SPACES = Pattern.compile("\\s+");
 
     private CalibrationText() {
@@ -111,17 +110,21 @@ public final class CalibrationText {
         return everyOther(europarlEnglish(), 1);
     }
 
-    /** True when at least 15% of the words of {@code text} are common English stop words. */
+    /** True when at least 15% of the words (maximal runs of letters) of {@code text} are common English stop words. */
     public static boolean isEnglish(String text) {
-        String[] words = WORD_SPLIT.split(text.toLowerCase(Locale.ROOT));
         int total = 0;
         int stop = 0;
-        for (String w : words) {
-            if (!w.isEmpty()) {
+        int start = -1;
+        for (int i = 0; i <= text.length(); i++) {
+            boolean letter = i < text.length() && Character.isLetter(text.charAt(i));
+            if (letter && start < 0) {
+                start = i;
+            } else if (!letter && start >= 0) {
                 total++;
-                if (STOP_WORDS.contains(w)) {
+                if (i - start <= 5 && STOP_WORDS.contains(text.substring(start, i).toLowerCase(Locale.ROOT))) {
                     stop++;
                 }
+                start = -1;
             }
         }
         return total > 0 && stop >= ENGLISH_STOP_WORD_SHARE * total;
@@ -153,11 +156,8 @@ public final class CalibrationText {
                 BufferedReader reader = new BufferedReader(new InputStreamReader(new GZIPInputStream(raw), StandardCharsets.UTF_8));
                 for (String line = reader.readLine(); line != null; line = reader.readLine()) {
                     String[] fields = line.split("\t", 3);
-                    if (fields.length == 3) {
-                        String body = normalize(fields[2]);
-                        if (!body.isEmpty() && isEnglish(body)) {
-                            english.add(body);
-                        }
+                    if (fields.length == 3 && isEnglish(fields[2])) {
+                        english.add(normalize(fields[2]));
                     }
                 }
             } catch (IOException e) {
