@@ -32,6 +32,7 @@ import picocli.CommandLine.Spec;
         subcommands = {
                 EnvCommand.class,
                 PruneLayerCommand.class,
+                PruneCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

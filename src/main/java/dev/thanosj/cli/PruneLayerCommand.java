@@ -1,15 +1,11 @@
 package dev.thanosj.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.thanosj.ThanosjException;
 import dev.thanosj.io.AtomicOutput;
 import dev.thanosj.model.safetensors.SafetensorsFile;
 import dev.thanosj.model.safetensors.SafetensorsWriter;
 import dev.thanosj.model.safetensors.TensorInfo;
 import dev.thanosj.prune.LayerStatistics;
-import dev.thanosj.prune.Method;
-import dev.thanosj.prune.Pattern;
 import dev.thanosj.prune.PruneResult;
 import dev.thanosj.prune.PruneSpec;
 import dev.thanosj.prune.Pruner;
@@ -22,6 +18,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -35,8 +32,6 @@ import picocli.CommandLine.Spec;
 @Command(name = "prune-layer", mixinStandardHelpOptions = true,
         description = "Prune one weight matrix stored in a safetensors file.")
 final class PruneLayerCommand implements Callable<Integer> {
-    static final ObjectMapper JSON = new ObjectMapper();
-
     @Spec
     CommandSpec spec;
 
@@ -47,27 +42,12 @@ final class PruneLayerCommand implements Callable<Integer> {
     @Option(names = "--output", required = true, paramLabel = "OUT.safetensors", description = "the pruned weight")
     Path output;
 
-    @Option(names = "--method", required = true, description = "thanos, sparsegpt, wanda or magnitude")
-    String method;
-
-    @Option(names = "--sparsity", required = true, description = "a ratio in [0, 1) such as 0.5, or n:m such as 2:4")
-    String sparsity;
-
-    @Option(names = "--structured", description = "prune whole input columns (thanos, wanda)")
-    boolean structured;
-
-    @Option(names = "--alpha", description = "fraction of outlier rows kept dense (default 0.1 structured, else 0)")
-    Double alpha;
-
-    @Option(names = "--block-size", description = "columns per block (default ${DEFAULT-VALUE})")
-    int blockSize = PruneSpec.DEFAULT_BLOCK_SIZE;
-
-    @Option(names = "--perc-damp", description = "damping as a fraction of mean(diag H) (default ${DEFAULT-VALUE})")
-    double percDamp = PruneSpec.DEFAULT_PERC_DAMP;
+    @Mixin
+    SpecOptions specOptions;
 
     @Override
     public Integer call() {
-        PruneSpec pruneSpec = buildSpec();
+        PruneSpec pruneSpec = specOptions.spec();
         AtomicOutput.requireDistinct(input, output, "--output");
         PrintWriter out = spec.commandLine().getOut();
         try (SafetensorsFile file = SafetensorsFile.open(input); Arena arena = Arena.ofConfined()) {
@@ -76,18 +56,13 @@ final class PruneLayerCommand implements Callable<Integer> {
             FloatMatrix weight = file.matrix(arena, "weight");
             try (LayerStatistics stats = statistics(file, name, weight.cols())) {
                 PruneResult result = Pruner.prune(name + ": tensor 'weight'", weight, stats, pruneSpec);
-                String report = toJson(result);
+                String report = Reports.json(result, false);
                 SafetensorsWriter.write(output, List.of(new SafetensorsWriter.FromMatrix("weight", weight,
                         weightInfo.dtype())), Map.of("report", report));
                 printSummary(out, result);
             }
         }
         return Main.OK;
-    }
-
-    private PruneSpec buildSpec() {
-        PruneSpec base = PruneSpec.of(Method.parse(method), Pattern.parse(sparsity, structured));
-        return new PruneSpec(base.method(), base.pattern(), alpha != null ? alpha : base.alpha(), blockSize, percDamp);
     }
 
     private static TensorInfo requireRank2(SafetensorsFile file, String name, String tensor) {
@@ -137,14 +112,6 @@ final class PruneLayerCommand implements Callable<Integer> {
         }
         throw new ThanosjException(name + ": needs tensor 'inputs' [tokens, cols], or 'hessian' [cols, cols] and"
                 + " 'scaler' [cols] (has: " + String.join(", ", file.names()) + ")");
-    }
-
-    static String toJson(PruneResult result) {
-        try {
-            return JSON.writeValueAsString(result);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot serialise " + result, e);
-        }
     }
 
     private void printSummary(PrintWriter out, PruneResult r) {

@@ -1,0 +1,111 @@
+package dev.thanosj.cli;
+
+import dev.thanosj.io.AtomicOutput;
+import dev.thanosj.model.bert.BertEncoder;
+import dev.thanosj.model.bert.BertEvaluation;
+import dev.thanosj.model.bert.BertPruning;
+import dev.thanosj.model.onnx.OnnxModel;
+import dev.thanosj.model.pipeline.CalibrationPass;
+import dev.thanosj.model.pipeline.SequentialPruner;
+import dev.thanosj.model.text.TokenBatch;
+import dev.thanosj.model.text.Tokenizer;
+import dev.thanosj.prune.PruneSpec;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code thanosj prune}: prunes every Linear of a model block by block on calibration text, writes the
+ * pruned model (atomically) and a JSON report next to it, and prints the fidelity to the dense model.
+ */
+@Command(name = "prune", mixinStandardHelpOptions = true,
+        description = "Prune a model (default: the bundled all-MiniLM-L6-v2 ONNX) and evaluate it.")
+final class PruneCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", paramLabel = "FILE.onnx", description = "the model (default: bundled MiniLM)")
+    Path model;
+
+    @Option(names = "--output", required = true, paramLabel = "OUT.onnx", description = "the pruned model")
+    Path output;
+
+    @Mixin
+    SpecOptions specOptions;
+
+    @Mixin
+    BertJob job;
+
+    @Override
+    public Integer call() {
+        PruneSpec pruneSpec = specOptions.spec();
+        job.validate();
+        Path modelFile = BertJob.modelFile(model);
+        AtomicOutput.requireDistinct(modelFile, output, "--output");
+        Path reportFile = reportPath(output);
+        PrintWriter out = spec.commandLine().getOut();
+        try (Tokenizer tok = job.openTokenizer();
+             OnnxModel onnx = OnnxModel.open(modelFile);
+             BertEncoder encoder = BertEncoder.of(onnx);
+             BertPruning pruning = new BertPruning(encoder)) {
+            TokenBatch calibration = job.calibrationBatch(tok);
+            BertJob.requireCompatible(encoder, calibration, modelFile);
+            SequentialPruner.Report report;
+            try (CalibrationPass pass = pruning.calibration(calibration); ProgressBar bar = progressBar(pruning.blocks())) {
+                report = SequentialPruner.prune(pruning, pass, pruneSpec, (b, n, layers) -> bar.step());
+            }
+            pruning.save(output);
+            TokenBatch heldOut = job.evaluationBatch(tok);
+            double javaFidelity = BertEvaluation.javaFidelity(encoder, pruning.weights(), BertEncoder.DENSE, heldOut);
+            double ortFidelity = BertEvaluation.ortFidelity(output, modelFile, heldOut, Runtime.getRuntime().availableProcessors());
+            Reports.printLayers(out, report);
+            out.printf(Locale.ROOT, "%s: sparsity %.4f of the Linears, %.1f s%n", report.spec(), report.sparsity(),
+                    report.seconds());
+            out.printf(Locale.ROOT, "fidelity (mean cosine to dense, %d held-out documents): java %.4f, onnxruntime %.4f%n",
+                    heldOut.size(), javaFidelity, ortFidelity);
+            if (Math.abs(javaFidelity - ortFidelity) > BertEvaluation.AGREEMENT) {
+                spec.commandLine().getErr().printf(Locale.ROOT,
+                        "thanosj: warning: the Java and ONNX Runtime fidelities differ by more than %g%n",
+                        BertEvaluation.AGREEMENT);
+            }
+            Map<String, Object> json = new LinkedHashMap<>();
+            json.put("model", modelFile.toString());
+            json.put("output", output.toString());
+            json.put("spec", report.spec());
+            json.put("calibration", Map.of("text", job.calibrationSource(), "samples", calibration.size(),
+                    "seqLen", job.seqLen, "seed", job.seed));
+            json.put("fidelity", Map.of("java", javaFidelity, "onnxruntime", ortFidelity, "documents", heldOut.size()));
+            json.put("sparsity", report.sparsity());
+            json.put("seconds", report.seconds());
+            json.put("layers", report.layers());
+            Reports.writeJson(reportFile, json);
+            out.printf(Locale.ROOT, "wrote %s and %s%n", output, reportFile);
+        }
+        return Main.OK;
+    }
+
+    /** {@code OUT.onnx} → {@code OUT.report.json} beside it. */
+    static Path reportPath(Path output) {
+        String name = output.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        String stem = dot > 0 ? name.substring(0, dot) : name;
+        return output.resolveSibling(stem + ".report.json");
+    }
+
+    static ProgressBar progressBar(int blocks) {
+        return new ProgressBarBuilder().setTaskName("prune").setInitialMax(blocks).setUnit(" layers", 1)
+                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).continuousUpdate()
+                .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err)).build();
+    }
+}
