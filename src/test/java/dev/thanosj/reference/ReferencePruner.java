@@ -217,7 +217,7 @@ public final class ReferencePruner {
      * {@code g = inv(H[offset:, offset:])}: {@code λ = R̂⁻¹ w_Qᵀ} (solved), {@code w ← w − λᵀ R}, then
      * {@code w_Q = 0} exactly. Entries before {@code offset} are not touched.
      */
-    static void obsRemove(double[] row, int offset, double[][] g, int[] q) {
+    public static void obsRemove(double[] row, int offset, double[][] g, int[] q) {
         int k = q.length;
         if (k == 0) {
             return;
