@@ -10,11 +10,12 @@ import java.nio.file.Path;
  * or system property), it becomes {@code $XDG_CACHE_HOME/thanosj/djl} or {@code ~/.cache/thanosj/djl}, and
  * DJL is told to stay offline ({@code ai.djl.offline}).
  */
-final class NativeCache {
+public final class NativeCache {
     private NativeCache() {
     }
 
-    static synchronized void configureDjl() {
+    /** Sets DJL's cache folder and offline mode (system properties) unless the user chose them; idempotent. */
+    public static synchronized void configureDjl() {
         if (System.getProperty("ai.djl.offline") == null) {
             System.setProperty("ai.djl.offline", "true");
         }
