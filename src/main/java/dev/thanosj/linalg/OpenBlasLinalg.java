@@ -414,6 +414,10 @@ final class OpenBlasLinalg extends CheckedLinalg {
         return 0;
     }
 
+    /**
+     * {@code spotrf_}, returning its {@code info}; a NaN pivot also counts as not positive, as in reference
+     * LAPACK ({@code ajj <= 0 || isnan(ajj)}), where OpenBLAS's own {@code potrf} lets the NaN through.
+     */
     private static int potrf(boolean critical, byte uplo, MemorySegment a, int n, int lda) {
         FortranScalars s = SCALARS.get().set(uplo, n, lda);
         try {
@@ -425,7 +429,15 @@ final class OpenBlasLinalg extends CheckedLinalg {
         } catch (Throwable e) {
             throw propagate(e);
         }
-        return s.info();
+        int info = s.info();
+        if (info == 0) {
+            for (int j = 0; j < n; j++) {
+                if (Float.isNaN(a.getAtIndex(JAVA_FLOAT, (long) j * lda + j))) {
+                    return j + 1;
+                }
+            }
+        }
+        return info;
     }
 
     private static int potri(boolean critical, byte uplo, MemorySegment a, int n, int lda) {

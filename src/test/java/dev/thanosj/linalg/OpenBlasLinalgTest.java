@@ -307,6 +307,27 @@ class OpenBlasLinalgTest {
         }
     }
 
+    /** A NaN on the diagonal is a pivot that is not positive, as in reference LAPACK (OpenBLAS lets it through). */
+    @ParameterizedTest
+    @ValueSource(ints = {5, 100, 300})
+    void nanPivotIsNotPositiveDefinite(int n) {
+        try (Arena arena = Arena.ofConfined()) {
+            for (Triangle uplo : Triangle.values()) {
+                FloatMatrix a = kacMurdockSzego(arena, n, 0.5);
+                a.set(3, 3, Float.NaN);
+                NotPositiveDefiniteException e = assertThrows(NotPositiveDefiniteException.class,
+                        () -> blas.potrf(uplo, a));
+                assertEquals(4, e.leadingMinor(), uplo.name());
+            }
+            FloatMatrix a = kacMurdockSzego(arena, n, 0.5);
+            a.set(3, 1, Float.NaN);
+            a.set(1, 3, Float.NaN);
+            NotPositiveDefiniteException e = assertThrows(NotPositiveDefiniteException.class,
+                    () -> blas.posv(a, FloatMatrix.allocate(arena, n, 1)));
+            assertEquals(4, e.leadingMinor(), "a NaN below the diagonal reaches pivot 4 first");
+        }
+    }
+
     private static FloatMatrix thirdMinorNegative(Arena arena, int n) {
         FloatMatrix a = FloatMatrix.allocate(arena, n, n);
         float[][] top = {{2, 1, 1}, {1, 2, 1}, {1, 1, -1}};
