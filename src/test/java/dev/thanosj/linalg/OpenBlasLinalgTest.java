@@ -47,7 +47,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  *
  * <p>Tolerances are worst-case float32 rounding bounds scaled by the inner dimension, with
  * {@code u = 2⁻²⁴}: products {@code 2(k+3)·u·(|α|·|A||B| + |β||C|)} element-wise; factorisations, inverses and
- * solves of the well-conditioned matrices built here (condition number below 3) {@code 64(n+3)·u} times the
+ * solves of the well-conditioned matrices built here (condition number at most 3) {@code 64(n+3)·u} times the
  * largest element of the exact result.
  */
 class OpenBlasLinalgTest {
