@@ -57,6 +57,13 @@ public final class Perplexity {
 
     /** Perplexity of {@code model} on the token stream {@code tokens}; {@code source} names it in errors. */
     public static Result evaluate(LlamaModel model, int[] tokens, int seqLen, String source, Progress progress) {
+        long windowBytes = (long) seqLen * model.config().hiddenSize() * Float.BYTES;
+        return evaluate(model, tokens, seqLen, source, progress, (int) Math.max(1, Math.min(Integer.MAX_VALUE,
+                BATCH_BYTES / windowBytes)));
+    }
+
+    /** As {@link #evaluate(LlamaModel, int[], int, String, Progress)} with at most {@code perBatch} windows per batch. */
+    static Result evaluate(LlamaModel model, int[] tokens, int seqLen, String source, Progress progress, int perBatch) {
         long start = System.nanoTime();
         if (seqLen < 2) {
             throw new ThanosjException("--seq-len " + seqLen + " must be at least 2");
@@ -67,7 +74,6 @@ public final class Perplexity {
                     + " tokens, fewer than one window of --seq-len " + seqLen);
         }
         LlamaConfig config = model.config();
-        int perBatch = (int) Math.max(1, Math.min(windows, BATCH_BYTES / ((long) seqLen * config.hiddenSize() * Float.BYTES)));
         int batches = (windows + perBatch - 1) / perBatch;
         long total = (long) batches * (model.blocks() + 1);
         long[] done = {0};
