@@ -33,6 +33,8 @@ import picocli.CommandLine.Spec;
                 EnvCommand.class,
                 PruneLayerCommand.class,
                 PruneCommand.class,
+                EvalCommand.class,
+                CompareCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

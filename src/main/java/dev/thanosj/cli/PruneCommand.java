@@ -16,6 +16,8 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -63,7 +65,10 @@ final class PruneCommand implements Callable<Integer> {
             BertJob.requireCompatible(encoder, calibration, modelFile);
             SequentialPruner.Report report;
             try (CalibrationPass pass = pruning.calibration(calibration); ProgressBar bar = progressBar(pruning.blocks())) {
-                report = SequentialPruner.prune(pruning, pass, pruneSpec, (b, n, layers) -> bar.step());
+                report = SequentialPruner.prune(pruning, pass, pruneSpec, (b, n, layers) -> {
+                    bar.step();
+                    bar.refresh();
+                });
             }
             pruning.save(output);
             TokenBatch heldOut = job.evaluationBatch(tok);
@@ -103,9 +108,19 @@ final class PruneCommand implements Callable<Integer> {
         return output.resolveSibling(stem + ".report.json");
     }
 
+    /**
+     * A progress bar on stderr (layer i/N, elapsed, ETA); where stderr is not a terminal, one plain line per
+     * layer instead of a bar redrawn with carriage returns.
+     */
     static ProgressBar progressBar(int blocks) {
-        return new ProgressBarBuilder().setTaskName("prune").setInitialMax(blocks).setUnit(" layers", 1)
-                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).continuousUpdate()
-                .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err)).build();
+        ProgressBarBuilder builder = new ProgressBarBuilder().setTaskName("prune").setInitialMax(blocks)
+                .setUnit(" layers", 1).setStyle(ProgressBarStyle.ASCII);
+        if (System.console() == null) {
+            builder.setConsumer(new DelegatingProgressBarConsumer(line -> System.err.println("thanosj: " + line.strip())))
+                    .setUpdateIntervalMillis(Integer.MAX_VALUE);
+        } else {
+            builder.setConsumer(new ConsoleProgressBarConsumer(System.err)).setUpdateIntervalMillis(250).continuousUpdate();
+        }
+        return builder.build();
     }
 }

@@ -74,7 +74,7 @@ public final class SequentialPruner {
                     s.addBatch(inputs, sequences);
                 });
                 for (LinearRef linear : linears) {
-                    try (Arena arena = Arena.ofConfined()) {
+                    try (Arena arena = Arena.ofShared()) { // shared: the pruner works on it from the worker pool
                         FloatMatrix weight = model.weight(linear, arena);
                         PruneResult result = Pruner.prune(linear.name(), weight, stats.get(linear), spec);
                         model.replaceWeight(linear, weight);

@@ -1,0 +1,113 @@
+package dev.thanosj.cli;
+
+import dev.thanosj.ThanosjException;
+import dev.thanosj.model.bert.BertEncoder;
+import dev.thanosj.model.bert.BertEvaluation;
+import dev.thanosj.model.onnx.OnnxLinear;
+import dev.thanosj.model.onnx.OnnxModel;
+import dev.thanosj.model.text.CalibrationText;
+import dev.thanosj.model.text.TokenBatch;
+import dev.thanosj.model.text.Tokenizer;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code thanosj eval}: how close a pruned ONNX BERT stays to its dense reference on held-out text —
+ * sentence-embedding fidelity by the Java forward and by ONNX Runtime, the Linears' sparsity, and per Linear
+ * the relative output error on the inputs it sees in the dense model.
+ */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = "Evaluate a pruned model against its dense reference.")
+final class EvalCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "PRUNED.onnx", description = "the pruned model")
+    Path model;
+
+    @Option(names = "--reference", paramLabel = "DENSE.onnx", description = "the dense model (default: bundled MiniLM)")
+    Path reference;
+
+    @Option(names = "--text", paramLabel = "FILE",
+            description = "held-out text, one document per line (default: English Europarl, odd documents)")
+    Path text;
+
+    @Option(names = "--samples", description = "documents drawn from the text (default ${DEFAULT-VALUE})")
+    int samples = 256;
+
+    @Option(names = "--tokenizer", paramLabel = "tokenizer.json", description = "default: the bundled MiniLM's")
+    Path tokenizer;
+
+    @Option(names = "--seq-len", description = "tokens per document at most (default ${DEFAULT-VALUE})")
+    int seqLen = Tokenizer.DEFAULT_MAX_LENGTH;
+
+    @Option(names = "--json", description = "print one JSON object instead of text")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        Path modelFile = BertJob.modelFile(model);
+        Path referenceFile = BertJob.modelFile(reference);
+        if (samples < 1) {
+            throw new ThanosjException("--samples must be at least 1, got " + samples);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        List<String> docs = text == null ? CalibrationText.defaultEvaluation() : CalibrationText.read(text);
+        try (Tokenizer tok = tokenizer == null ? dev.thanosj.model.bert.MiniLm.tokenizer(seqLen)
+                : Tokenizer.fromFile(tokenizer, seqLen);
+             OnnxModel prunedOnnx = OnnxModel.open(modelFile);
+             OnnxModel denseOnnx = OnnxModel.open(referenceFile);
+             BertEncoder pruned = BertEncoder.of(prunedOnnx);
+             BertEncoder dense = BertEncoder.of(denseOnnx)) {
+            requireSameLinears(pruned, dense, modelFile, referenceFile);
+            TokenBatch batch = tok.encode(CalibrationText.sample(docs, samples, 0));
+            BertJob.requireCompatible(dense, batch, referenceFile);
+            double javaFidelity = BertEvaluation.javaFidelity(pruned, dense, batch);
+            double ortFidelity = BertEvaluation.ortFidelity(modelFile, referenceFile, batch,
+                    Runtime.getRuntime().availableProcessors());
+            double sparsity = BertEvaluation.sparsity(pruned);
+            Map<String, Double> losses = BertEvaluation.layerLosses(pruned, dense, batch);
+            if (json) {
+                Map<String, Object> o = new LinkedHashMap<>();
+                o.put("model", modelFile.toString());
+                o.put("reference", referenceFile.toString());
+                o.put("documents", batch.size());
+                o.put("fidelity", javaFidelity);
+                o.put("fidelityOnnxRuntime", ortFidelity);
+                o.put("sparsity", sparsity);
+                o.put("layerLosses", losses);
+                out.println(Reports.json(o, false));
+            } else {
+                out.printf(Locale.ROOT, "%-40s %12s%n", "linear", "rel. error");
+                losses.forEach((name, loss) -> out.printf(Locale.ROOT, "%-40s %12.4g%n", name, loss));
+                out.printf(Locale.ROOT, "sparsity of the Linears %.4f%n", sparsity);
+                out.printf(Locale.ROOT, "fidelity (mean cosine to %s, %d documents): java %.4f, onnxruntime %.4f%n",
+                        referenceFile.getFileName(), batch.size(), javaFidelity, ortFidelity);
+            }
+        }
+        return Main.OK;
+    }
+
+    private static void requireSameLinears(BertEncoder pruned, BertEncoder dense, Path prunedFile, Path denseFile) {
+        List<OnnxLinear> a = pruned.linears();
+        List<OnnxLinear> b = dense.linears();
+        boolean same = a.size() == b.size();
+        for (int i = 0; same && i < a.size(); i++) {
+            same = a.get(i).label().equals(b.get(i).label()) && a.get(i).inFeatures() == b.get(i).inFeatures()
+                    && a.get(i).outFeatures() == b.get(i).outFeatures();
+        }
+        if (!same) {
+            throw new ThanosjException(prunedFile + " and " + denseFile + " do not have the same Linears;"
+                    + " --reference must be the model that was pruned");
+        }
+    }
+}
