@@ -1,5 +1,6 @@
 package dev.thanosj.prune;
 
+import dev.thanosj.kernels.Kernels;
 import dev.thanosj.linalg.Linalg;
 import dev.thanosj.tensor.FloatMatrix;
 import java.lang.foreign.Arena;
@@ -58,9 +59,9 @@ final class LayerMath {
     }
 
     /** {@code tr(D H Dᵀ) = Σ_i d_i H d_iᵀ}, evaluated {@value #CHUNK_ROWS} rows at a time, in double. */
-    static double quadraticTrace(FloatMatrix d, FloatMatrix hessian, Linalg linalg) {
+    static double quadraticTrace(FloatMatrix d, FloatMatrix hessian, Linalg linalg, Kernels kernels) {
         double total = 0;
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = new CountingArena()) {
             FloatMatrix product = FloatMatrix.allocate(arena, Math.min(CHUNK_ROWS, d.rows()), d.cols());
             for (int r0 = 0; r0 < d.rows(); r0 += CHUNK_ROWS) {
                 int n = Math.min(CHUNK_ROWS, d.rows() - r0);
@@ -68,11 +69,7 @@ final class LayerMath {
                 FloatMatrix p = product.rows(0, n);
                 linalg.gemm(false, false, 1f, chunk, hessian, 0f, p);
                 for (int r = 0; r < n; r++) {
-                    MemorySegment a = chunk.row(r);
-                    MemorySegment b = p.row(r);
-                    for (int c = 0; c < d.cols(); c++) {
-                        total += (double) a.getAtIndex(JAVA_FLOAT, c) * b.getAtIndex(JAVA_FLOAT, c);
-                    }
+                    total += kernels.dot(chunk.row(r), p.row(r), d.cols());
                 }
             }
         }

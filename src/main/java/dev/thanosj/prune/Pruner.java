@@ -1,21 +1,26 @@
 package dev.thanosj.prune;
 
 import dev.thanosj.ThanosjException;
+import dev.thanosj.kernels.Kernels;
 import dev.thanosj.linalg.Linalg;
 import dev.thanosj.prune.HessianPreparation.Prepared;
 import dev.thanosj.prune.HessianPreparation.Product;
 import dev.thanosj.tensor.FloatMatrix;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 /**
  * Entry point: prunes one layer's weights in place with the method of a {@link PruneSpec} and reports
- * what it achieved. Memory: besides the weights and the statistics, one copy of the weights (for the
- * loss) and one {@code cols x cols} factor, owned by an arena closed before returning.
+ * what it achieved, with the wall time per phase (prepare, factor, mask, solve, update, loss). Memory
+ * ({@link PruneMemory} counts it): besides the weights and the statistics, one {@code cols x cols} factor
+ * and, for SparseGPT and unstructured/n:m Thanos, one copy of the weights (for the loss); per-block scratch
+ * lives in the factor's unused lower triangle when it fits. All of it belongs to an arena closed before
+ * returning. The loss of SparseGPT and Thanos comes from quantities the methods compute anyway
+ * ({@code tr(ΔW H_d ΔWᵀ) = ‖E‖²} with the damped H, minus {@code λ‖ΔW‖²}; the denominator from the
+ * Cholesky factor), so no {@code rows x cols x cols} GEMM is spent on reporting.
  */
 public final class Pruner {
     private Pruner() {
@@ -39,56 +44,85 @@ public final class Pruner {
             throw new IllegalArgumentException(layer + ": " + spec.method().id() + " needs statistics with the Hessian");
         }
         spec.requireFits(layer, rows, cols);
-        requireFinite(layer, "weight", weights);
-        requireFinite(layer, "calibration statistic s", stats.scaler());
         Linalg linalg = Linalg.get();
-        Map<String, Double> seconds = new LinkedHashMap<>();
+        Kernels kernels = Kernels.get();
+        requireFinite(layer, "weight", weights, kernels);
+        requireFinite(layer, "calibration statistic s", stats.scaler(), kernels);
+        Phases phases = new Phases();
+        if (!spec.needsHessian()) {
+            phases.declare("mask", "loss");
+        } else if (spec.pattern() instanceof Pattern.Structured) {
+            phases.declare("prepare", "factor", "update", "loss");
+        } else {
+            phases.declare("prepare", "factor", "mask", "solve", "update", "loss");
+        }
         Prepared prepared = null;
-        double lossDenominator = Double.NaN;
         double relativeLoss = Double.NaN;
-        try (Arena arena = Arena.ofShared()) {
-            long t0 = System.nanoTime();
-            FloatMatrix original = null;
-            if (stats.hasHessian()) {
-                original = weights.copy(arena); // deliberate: the loss needs W next to Ŵ
-                lossDenominator = LayerMath.quadraticTrace(original, stats.hessian(), linalg);
-            }
+        try (Arena arena = new CountingArena()) {
             if (spec.needsHessian()) {
-                Product product = spec.pattern() instanceof Pattern.Structured
-                        ? Product.INVERSE : Product.INVERSE_UPPER_FACTOR;
-                prepared = HessianPreparation.prepare(layer, weights, stats.hessian(), spec.percDamp(), product,
-                        arena, linalg);
-            }
-            long t1 = System.nanoTime();
-            seconds.put("prepare", (t1 - t0) / 1e9);
-            switch (spec.method()) {
-                case MAGNITUDE -> Magnitude.prune(weights, spec.pattern(), linalg);
-                case WANDA -> Wanda.prune(weights, stats, spec, linalg);
-                case SPARSEGPT -> SparseGpt.prune(weights, prepared.matrix(), spec, linalg, arena);
-                case THANOS -> {
-                    if (spec.pattern() instanceof Pattern.Structured) {
-                        Thanos.pruneStructured(weights, stats, prepared.matrix(), spec, linalg, arena);
-                    } else {
-                        Thanos.pruneBlocks(weights, stats, prepared.matrix(), spec, linalg, arena);
+                boolean structured = spec.pattern() instanceof Pattern.Structured;
+                prepared = HessianPreparation.prepare(layer, weights, stats.hessian(), spec.percDamp(),
+                        structured ? Product.INVERSE : Product.INVERSE_UPPER_FACTOR, arena, linalg, kernels, true,
+                        phases);
+                double numerator;
+                if (structured) {
+                    double[] parts = Thanos.pruneStructured(weights, stats, prepared.matrix(), spec, linalg, kernels,
+                            arena);
+                    phases.lap("update");
+                    numerator = parts[0] - prepared.lambda() * parts[1];
+                } else {
+                    // deliberate copy: ‖Ŵ − W‖² gives the damping's share of the loss (no other GEMM needed)
+                    FloatMatrix original = weights.copy(arena);
+                    phases.lap("prepare");
+                    double energy = spec.method() == Method.SPARSEGPT
+                            ? SparseGpt.prune(weights, prepared.matrix(), spec, linalg, kernels, arena, phases)
+                            : Thanos.pruneBlocks(weights, stats, prepared.matrix(), spec, linalg, kernels, arena,
+                                    phases);
+                    double deltaSquares = 0;
+                    for (int r = 0; r < rows; r++) {
+                        deltaSquares += kernels.sumSquaredDifference(weights.row(r), original.row(r), cols);
                     }
+                    numerator = energy - prepared.lambda() * deltaSquares;
+                }
+                relativeLoss = ratio(Math.max(0, numerator), prepared.denominator());
+                phases.lap("loss");
+            } else {
+                FloatMatrix original = null;
+                double denominator = Double.NaN;
+                if (stats.hasHessian()) {
+                    original = weights.copy(arena); // deliberate: the loss needs W next to Ŵ
+                    denominator = LayerMath.quadraticTrace(original, stats.hessian(), linalg, kernels);
+                    phases.lap("loss");
+                }
+                switch (spec.method()) {
+                    case MAGNITUDE -> Magnitude.prune(weights, spec.pattern(), linalg, kernels);
+                    case WANDA -> Wanda.prune(weights, stats, spec, linalg, kernels);
+                    default -> throw new AssertionError(spec.method());
+                }
+                phases.lap("mask");
+                if (original == null) {
+                    phases.remove("loss");
+                } else {
+                    subtractInto(original, weights);
+                    relativeLoss = ratio(LayerMath.quadraticTrace(original, stats.hessian(), linalg, kernels),
+                            denominator);
+                    phases.lap("loss");
                 }
             }
-            long t2 = System.nanoTime();
-            seconds.put("prune", (t2 - t1) / 1e9);
-            if (original != null) {
-                subtractInto(original, weights);
-                double numerator = LayerMath.quadraticTrace(original, stats.hessian(), linalg);
-                relativeLoss = lossDenominator > 0 ? numerator / lossDenominator
-                        : (numerator == 0 ? 0 : Double.POSITIVE_INFINITY);
-                seconds.put("loss", (System.nanoTime() - t2) / 1e9);
-            }
         }
-        return result(spec, weights, relativeLoss, prepared, seconds);
+        return result(spec, weights, relativeLoss, prepared, phases.seconds(), kernels);
     }
 
-    private static void requireFinite(String layer, String what, FloatMatrix values) {
+    private static double ratio(double numerator, double denominator) {
+        return denominator > 0 ? numerator / denominator : (numerator == 0 ? 0 : Double.POSITIVE_INFINITY);
+    }
+
+    private static void requireFinite(String layer, String what, FloatMatrix values, Kernels kernels) {
         for (int r = 0; r < values.rows(); r++) {
             MemorySegment row = values.row(r);
+            if (kernels.allFinite(row, values.cols())) {
+                continue;
+            }
             for (int c = 0; c < values.cols(); c++) {
                 if (!Float.isFinite(row.getAtIndex(JAVA_FLOAT, c))) {
                     throw new ThanosjException(layer + ": " + what + " [" + r + ", " + c + "] is "
@@ -110,20 +144,14 @@ public final class Pruner {
     }
 
     private static PruneResult result(PruneSpec spec, FloatMatrix weights, double relativeLoss, Prepared prepared,
-            Map<String, Double> seconds) {
+            Map<String, Double> seconds, Kernels kernels) {
         int rows = weights.rows();
         int cols = weights.cols();
         long zeros = 0;
         long rowMin = Long.MAX_VALUE;
         long rowMax = 0;
         for (int r = 0; r < rows; r++) {
-            MemorySegment row = weights.row(r);
-            long z = 0;
-            for (int c = 0; c < cols; c++) {
-                if (row.getAtIndex(JAVA_FLOAT, c) == 0f) {
-                    z++;
-                }
-            }
+            long z = cols == 0 ? 0 : kernels.countZeros(weights.row(r), cols);
             zeros += z;
             rowMin = Math.min(rowMin, z);
             rowMax = Math.max(rowMax, z);

@@ -1,149 +1,248 @@
 package dev.thanosj.prune;
 
+import dev.thanosj.kernels.Kernels;
+import dev.thanosj.kernels.Metric;
+import dev.thanosj.linalg.Linalg;
+import dev.thanosj.tensor.FloatMatrix;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
 /**
  * Exact "k smallest" selections with the deterministic tie-breaking of {@code ALGORITHMS.md}: ties go to
- * the lower row-major flat index (within a row or group: the lower column). Scores are non-negative
- * floats, whose IEEE bit patterns order like the values, so selection works on the bits: a two-pass radix
- * select for a whole matrix region (linear time, no copy of the scores), a quickselect on
- * {@code (bits, column)} keys for one row.
+ * the lower row-major flat index (within a row: the lower column). Scores are non-negative floats whose
+ * bit patterns order like the values ({@link Metric}), so an entry is the key {@code (bits, flat index)} and
+ * the k smallest are every key up to the k-th.
+ *
+ * <p>A region (rows x cols of a matrix) in linear time, never sorting it: a sample of the region brackets
+ * the k-th score in a window {@code [lo, hi]}; one vectorised pass ({@link Kernels#countAndCollect}) counts
+ * the scores below {@code lo} and collects the few keys inside the window; a quickselect among those finds
+ * the k-th key. When the sample was misleading (the k-th key is outside the window, or the window held too
+ * many keys) the exact two-pass radix select on the 31 score bits ({@link Kernels#histogram}) takes over.
  */
 final class Selection {
-
-    /** A score per entry of a {@code rows x cols} region; must be non-negative and not NaN. */
-    @FunctionalInterface
-    interface Scores {
-        float at(int r, int c);
-    }
+    /** Entries sampled to bracket the k-th score. */
+    private static final int SAMPLE = 1 << 15;
+    /** Largest share of a region the window may collect before the radix fallback is used. */
+    private static final double MAX_WINDOW_SHARE = 0.10;
 
     /**
-     * The k smallest entries of a region: every entry whose score bits are below {@code bits}, and the first
-     * {@code tiesTaken} entries (in row-major order) whose score bits equal {@code bits}.
+     * The k smallest entries of a region: every entry whose score bits are below {@code bits}, and those
+     * whose bits equal {@code bits} with row-major flat index at most {@code lastTie}.
      */
-    record Threshold(int bits, long tiesTaken) {
+    record Threshold(int bits, long lastTie) {
         /** Selects nothing. */
-        static final Threshold NONE = new Threshold(0, 0);
+        static final Threshold NONE = new Threshold(0, -1);
+
+        /** How many leading columns of row r (of a region {@code cols} wide) take part in the tie. */
+        int tieColumns(int r, int cols) {
+            long rel = lastTie - (long) r * cols + 1;
+            return (int) Math.max(0, Math.min(cols, rel));
+        }
     }
 
     private Selection() {
     }
 
-    /** The threshold that selects exactly the {@code k} smallest scores of the {@code rows x cols} region. */
-    static Threshold smallest(int rows, int cols, Scores scores, long k) {
+    /**
+     * The threshold that selects exactly the {@code k} smallest scores of {@code region}, the score of
+     * entry (r, c) being {@code metric} of {@code region[r, c]} and {@code factor[factorOffset + c]}.
+     */
+    static Threshold smallest(Kernels kernels, Linalg linalg, FloatMatrix region, float[] factor, int factorOffset,
+            Metric metric, long k) {
+        int rows = region.rows();
+        int cols = region.cols();
         long total = (long) rows * cols;
-        if (k <= 0) {
+        if (k <= 0 || total == 0) {
             return Threshold.NONE;
         }
         if (k > total) {
             throw new IllegalArgumentException("cannot select " + k + " of " + total + " entries");
         }
-        long[] high = new long[1 << 16];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                high[bits(scores.at(r, c)) >>> 16]++;
-            }
+        if (k == total) {
+            return new Threshold(Integer.MAX_VALUE, total - 1);
         }
+        if (total >= 1L << 32) {
+            return radix(kernels, linalg, region, factor, factorOffset, metric, k);
+        }
+        int[] window = window(kernels, region, factor, factorOffset, metric, k);
+        int lo = window[0];
+        int hi = window[1];
+        int ranges = Math.min(rows, 4 * dev.thanosj.concurrent.Workers.threads());
+        int perRange = (rows + ranges - 1) / ranges;
+        int capacity = (int) Math.min(Integer.MAX_VALUE - 16, Math.max(1024, (long) (MAX_WINDOW_SHARE * total)));
+        int rangeCapacity = capacity / ranges + 1;
+        long[][] keys = new long[ranges][];
+        long[] below = new long[ranges];
+        long[] inWindow = new long[ranges];
+        linalg.parallelFor(ranges, i -> {
+            int r0 = i * perRange;
+            int r1 = Math.min(rows, r0 + perRange);
+            long[] buffer = new long[Math.min(rangeCapacity, Math.max(0, r1 - r0) * cols + 1)];
+            long b = 0;
+            long w = 0;
+            for (int r = r0; r < r1; r++) {
+                int stored = (int) Math.min(w, buffer.length);
+                long packed = kernels.countAndCollect(region.row(r), factor, factorOffset, cols, metric, lo, hi,
+                        (long) r * cols, buffer, stored, buffer.length);
+                b += packed >>> 32;
+                w += packed & 0xffffffffL;
+            }
+            keys[i] = buffer;
+            below[i] = b;
+            inWindow[i] = w;
+        });
+        long belowAll = 0;
+        long windowAll = 0;
+        boolean overflow = false;
+        for (int i = 0; i < ranges; i++) {
+            belowAll += below[i];
+            windowAll += inWindow[i];
+            overflow |= inWindow[i] > keys[i].length;
+        }
+        if (overflow || belowAll >= k || belowAll + windowAll < k) {
+            return radix(kernels, linalg, region, factor, factorOffset, metric, k);
+        }
+        long[] all = new long[(int) windowAll];
+        int at = 0;
+        for (int i = 0; i < ranges; i++) {
+            System.arraycopy(keys[i], 0, all, at, (int) inWindow[i]);
+            at += (int) inWindow[i];
+        }
+        long kth = quickselect(all, all.length, (int) (k - belowAll - 1));
+        return new Threshold((int) (kth >>> 32), kth & 0xffffffffL);
+    }
+
+    /** A window {@code [lo, hi]} of score bits that very likely holds the k-th score, from a sample. */
+    private static int[] window(Kernels kernels, FloatMatrix region, float[] factor, int factorOffset, Metric metric,
+            long k) {
+        int rows = region.rows();
+        int cols = region.cols();
+        int sampleRows = Math.min(rows, 128);
+        int chunk = Math.min(cols, Math.max(1, SAMPLE / sampleRows));
+        int[] sample = new int[sampleRows * chunk];
+        int[] bits = new int[chunk];
+        for (int i = 0; i < sampleRows; i++) {
+            int r = (int) (((long) i * rows + rows / 2) / sampleRows) % rows;
+            int c0 = (int) ((i * 7919L) % (cols - chunk + 1));
+            MemorySegment row = region.row(r).asSlice((long) c0 * Float.BYTES, (long) chunk * Float.BYTES);
+            kernels.scoreBits(row, factor, factorOffset + c0, chunk, metric, bits);
+            System.arraycopy(bits, 0, sample, i * chunk, chunk);
+        }
+        Arrays.sort(sample);
+        int s = sample.length;
+        double q = (double) k / ((long) rows * cols);
+        double margin = 4 * Math.sqrt(s * q * (1 - q)) + 4;
+        long loIndex = (long) Math.floor(q * s - margin);
+        long hiIndex = (long) Math.ceil(q * s + margin);
+        int lo = loIndex <= 0 ? 0 : sample[(int) loIndex];
+        int hi = hiIndex >= s ? Integer.MAX_VALUE : sample[(int) hiIndex];
+        return new int[] {lo, hi};
+    }
+
+    /** The exact fallback: radix select on the high and low 16 bits, then the tie position by a counting pass. */
+    static Threshold radix(Kernels kernels, Linalg linalg, FloatMatrix region, float[] factor, int factorOffset,
+            Metric metric, long k) {
+        int rows = region.rows();
+        int cols = region.cols();
+        long[] high = histogram(kernels, linalg, region, factor, factorOffset, metric, -1);
         int bucket = 0;
         long before = 0;
         while (before + high[bucket] < k) {
             before += high[bucket++];
         }
-        long[] low = new long[1 << 16];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                int b = bits(scores.at(r, c));
-                if (b >>> 16 == bucket) {
-                    low[b & 0xffff]++;
-                }
-            }
-        }
+        long[] low = histogram(kernels, linalg, region, factor, factorOffset, metric, bucket);
         int lowBits = 0;
         while (before + low[lowBits] < k) {
             before += low[lowBits++];
         }
-        return new Threshold((bucket << 16) | lowBits, k - before);
-    }
-
-    /** Receives the entries a threshold selects. */
-    @FunctionalInterface
-    interface EntryConsumer {
-        void accept(int r, int c);
-    }
-
-    /** Calls {@code action} for every entry of the region that {@code threshold} selects, in row-major order. */
-    static void forEachSelected(int rows, int cols, Scores scores, Threshold threshold, EntryConsumer action) {
-        long ties = threshold.tiesTaken();
-        if (ties == 0) {
-            return;
-        }
-        int limit = threshold.bits();
+        int limit = (bucket << 16) | lowBits;
+        long tiesTaken = k - before;
+        long[] tiesPerRow = new long[rows];
+        LayerMath.parallelRows(linalg, rows, (r0, r1) -> {
+            long[] none = new long[0];
+            for (int r = r0; r < r1; r++) {
+                tiesPerRow[r] = kernels.countAndCollect(region.row(r), factor, factorOffset, cols, metric, limit, limit,
+                        0, none, 0, 0) & 0xffffffffL;
+            }
+        });
+        long seen = 0;
         for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                int b = bits(scores.at(r, c));
-                if (b < limit || (b == limit && ties-- > 0)) {
-                    action.accept(r, c);
+            if (seen + tiesPerRow[r] >= tiesTaken) {
+                MemorySegment row = region.row(r);
+                for (int c = 0; c < cols; c++) {
+                    if (metric.bits(row.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, c),
+                            factor[factorOffset + c]) == limit && ++seen == tiesTaken) {
+                        return new Threshold(limit, (long) r * cols + c);
+                    }
                 }
             }
+            seen += tiesPerRow[r];
         }
+        throw new AssertionError("tie position not found");
+    }
+
+    private static long[] histogram(Kernels kernels, Linalg linalg, FloatMatrix region, float[] factor,
+            int factorOffset, Metric metric, int high) {
+        int rows = region.rows();
+        int ranges = Math.max(1, Math.min(rows, dev.thanosj.concurrent.Workers.threads()));
+        int perRange = (rows + ranges - 1) / ranges;
+        int[][] counts = new int[ranges][];
+        linalg.parallelFor(ranges, i -> {
+            int[] c = new int[1 << 16];
+            for (int r = i * perRange; r < Math.min(rows, (i + 1) * perRange); r++) {
+                kernels.histogram(region.row(r), factor, factorOffset, region.cols(), metric, high, c);
+            }
+            counts[i] = c;
+        });
+        long[] out = new long[1 << 16];
+        for (int[] c : counts) {
+            for (int b = 0; b < out.length; b++) {
+                out[b] += c[b];
+            }
+        }
+        return out;
     }
 
     /**
-     * Writes into {@code selected[c]} whether entry {@code (r, c)} of a row is among the {@code k} smallest
-     * scores {@code scores[0..n)} of that row (ties: lower index); {@code keys} is scratch of length ≥ n.
+     * Marks in {@code mask} (bit c of word {@code maskOffset + c / 64}) the {@code k} smallest scores of one
+     * row (ties: lower column) and returns k; {@code bits} and {@code copy} are scratch of length ≥ n.
      */
-    static void smallestInRow(float[] scores, int n, int k, boolean[] selected, long[] keys) {
-        for (int c = 0; c < n; c++) {
-            selected[c] = false;
-        }
+    static int smallestInRow(Kernels kernels, MemorySegment row, float[] factor, int factorOffset, int n,
+            Metric metric, int k, int[] bits, int[] copy, long[] mask, int maskOffset) {
         if (k <= 0) {
-            return;
+            return kernels.markSelected(row, factor, factorOffset, n, metric, 0, 0, mask, maskOffset);
         }
         if (k >= n) {
-            java.util.Arrays.fill(selected, 0, n, true);
-            return;
+            return kernels.markSelected(row, factor, factorOffset, n, metric, Integer.MAX_VALUE, n, mask, maskOffset);
         }
+        kernels.scoreBits(row, factor, factorOffset, n, metric, bits);
+        System.arraycopy(bits, 0, copy, 0, n);
+        int kth = quickselect(copy, n, k - 1);
+        int below = 0;
         for (int c = 0; c < n; c++) {
-            keys[c] = ((long) bits(scores[c]) << 32) | c;
-        }
-        long kth = quickselect(keys, n, k - 1);
-        for (int c = 0; c < n; c++) {
-            selected[c] = (((long) bits(scores[c]) << 32) | c) <= kth;
-        }
-    }
-
-    /**
-     * Writes into {@code selected[c]}, for {@code c} in {@code [from, to)}, whether entry c is among the
-     * {@code n} smallest scores of its group of {@code m} consecutive columns (groups start at multiples of
-     * {@code m}; ties: lower column). {@code order} is scratch of length ≥ m.
-     */
-    static void smallestInGroups(float[] scores, int from, int to, int n, int m, boolean[] selected, int[] order) {
-        assert from % m == 0 && (to - from) % m == 0;
-        for (int g = from; g < to; g += m) {
-            for (int i = 0; i < m; i++) {
-                int c = g + i;
-                int at = i;
-                // insertion by (score bits, column): stable, so equal scores keep the lower column first
-                while (at > 0 && bits(scores[order[at - 1]]) > bits(scores[c])) {
-                    order[at] = order[at - 1];
-                    at--;
-                }
-                order[at] = c;
-                selected[c] = false;
-            }
-            for (int i = 0; i < n; i++) {
-                selected[order[i]] = true;
+            if (bits[c] < kth) {
+                below++;
             }
         }
+        int ties = k - below;
+        int tieColumns = 0;
+        for (int c = 0; c < n && ties > 0; c++) {
+            if (bits[c] == kth) {
+                ties--;
+                tieColumns = c + 1;
+            }
+        }
+        return kernels.markSelected(row, factor, factorOffset, n, metric, kth, tieColumns, mask, maskOffset);
     }
 
     /** The {@code index}-th smallest (0-based) of {@code keys[0..n)}, reordering them; expected linear time. */
-    private static long quickselect(long[] keys, int n, int index) {
+    static long quickselect(long[] keys, int n, int index) {
         int lo = 0;
         int hi = n - 1;
         int seed = 0x9E3779B9;
         while (lo < hi) {
             seed = seed * 1103515245 + 12345;
-            int pivotIndex = lo + Math.floorMod(seed >>> 1, hi - lo + 1);
-            long pivot = keys[pivotIndex];
+            long pivot = keys[lo + Math.floorMod(seed >>> 1, hi - lo + 1)];
             int i = lo;
             int j = hi;
             while (i <= j) {
@@ -172,9 +271,39 @@ final class Selection {
         return keys[index];
     }
 
-    /** The bit pattern of a non-negative score; {@code -0.0} counts as {@code 0.0}. */
-    static int bits(float score) {
-        assert !(score < 0) && !Float.isNaN(score) : score;
-        return Float.floatToRawIntBits(score) & 0x7fffffff;
+    /** {@link #quickselect(long[], int, int)} for ints. */
+    static int quickselect(int[] keys, int n, int index) {
+        int lo = 0;
+        int hi = n - 1;
+        int seed = 0x9E3779B9;
+        while (lo < hi) {
+            seed = seed * 1103515245 + 12345;
+            int pivot = keys[lo + Math.floorMod(seed >>> 1, hi - lo + 1)];
+            int i = lo;
+            int j = hi;
+            while (i <= j) {
+                while (keys[i] < pivot) {
+                    i++;
+                }
+                while (keys[j] > pivot) {
+                    j--;
+                }
+                if (i <= j) {
+                    int t = keys[i];
+                    keys[i] = keys[j];
+                    keys[j] = t;
+                    i++;
+                    j--;
+                }
+            }
+            if (index <= j) {
+                hi = j;
+            } else if (index >= i) {
+                lo = i;
+            } else {
+                return keys[index];
+            }
+        }
+        return keys[index];
     }
 }

@@ -1,5 +1,8 @@
 package dev.thanosj.prune;
 
+import dev.thanosj.ThanosjException;
+import dev.thanosj.kernels.Kernels;
+import dev.thanosj.kernels.Metric;
 import dev.thanosj.linalg.Linalg;
 import dev.thanosj.linalg.Linalg.Side;
 import dev.thanosj.linalg.Linalg.Triangle;
@@ -22,11 +25,13 @@ final class Thanos {
     }
 
     /**
-     * Unstructured or n:m Thanos on {@code weights} (modified in place), given {@code u}; temporaries in
-     * {@code arena}.
+     * Unstructured or n:m Thanos on {@code weights} (modified in place), given {@code u}; per-block scratch
+     * in U's free lower triangle or {@code arena}. Returns {@code ‖E‖²_F} with {@code E} the blocks'
+     * {@code Λ · U11ᵀ} side by side: since {@code ΔW = −E U} and {@code U H_d Uᵀ = I}, it is
+     * {@code tr(ΔW H_d ΔWᵀ)} for the damped H, from which the loss follows without another GEMM.
      */
-    static void pruneBlocks(FloatMatrix weights, LayerStatistics stats, FloatMatrix u, PruneSpec spec,
-            Linalg linalg, Arena arena) {
+    static double pruneBlocks(FloatMatrix weights, LayerStatistics stats, FloatMatrix u, PruneSpec spec,
+            Linalg linalg, Kernels kernels, Arena arena, Phases phases) {
         int rows = weights.rows();
         int cols = weights.cols();
         int blockSize = Math.min(spec.blockSize(), cols);
@@ -35,122 +40,155 @@ final class Thanos {
         long target = spec.pattern() instanceof Pattern.Unstructured un
                 ? Counts.floor(un.sparsity() * rows * (double) cols) : 0;
         long done = 0;
-        FloatMatrix lambda = FloatMatrix.allocate(arena, rows, blockSize);
-        FloatMatrix gram = FloatMatrix.allocate(arena, blockSize, blockSize);
-        boolean[] mask = new boolean[rows * blockSize];
+        int words = (blockSize + 63) >>> 6;
+        long[] mask = new long[Math.max(1, rows * words)];
+        int[] selected = new int[rows];
+        float[] gram = new float[blockSize * blockSize];
+        FloatMatrix scratch = Workspace.scratch(u, rows + blockSize, blockSize, blockSize, arena);
+        FloatMatrix lambda = scratch.rows(0, rows);
+        FloatMatrix gramMatrix = scratch.view(rows, 0, blockSize, blockSize);
+        double energy = 0;
+        phases.lap("prepare");
         for (int i1 = 0; i1 < cols; i1 += blockSize) {
             int i2 = Math.min(i1 + blockSize, cols);
             int width = i2 - i1;
-            java.util.Arrays.fill(mask, false);
+            int from = i1;
             if (spec.pattern() instanceof Pattern.NOfM nm) {
-                nOfMMask(weights, sqrtS, outlier, nm, i1, i2, mask);
+                LayerMath.parallelRows(linalg, rows, (r0, r1) -> {
+                    for (int r = r0; r < r1; r++) {
+                        if (outlier[r]) {
+                            java.util.Arrays.fill(mask, r * words, (r + 1) * words, 0L);
+                        } else {
+                            kernels.nOfMMask(segment(weights, r, from, width), sqrtS, from, width, Metric.ABS_SCALED,
+                                    nm.n(), nm.m(), mask, r * words);
+                        }
+                    }
+                });
             } else {
-                done += dynamicMask(weights, sqrtS, i1, i2, target - done, mask);
+                FloatMatrix region = weights.columns(i1, cols);
+                Selection.Threshold t = Selection.smallest(kernels, linalg, region, sqrtS, i1, Metric.ABS_SCALED,
+                        target - done);
+                int regionCols = cols - i1;
+                LayerMath.parallelRows(linalg, rows, (r0, r1) -> {
+                    for (int r = r0; r < r1; r++) {
+                        selected[r] = kernels.markSelected(segment(weights, r, from, width), sqrtS, from, width,
+                                Metric.ABS_SCALED, t.bits(), t.tieColumns(r, regionCols), mask, r * words);
+                    }
+                });
+                for (int r = 0; r < rows; r++) {
+                    done += selected[r];
+                }
             }
+            phases.lap("mask");
             FloatMatrix u11 = u.view(i1, i1, width, width);
-            FloatMatrix g11 = gram.view(0, 0, width, width);
+            FloatMatrix g11 = gramMatrix.view(0, 0, width, width);
             linalg.gemm(true, false, 1f, u11, u11, 0f, g11);
+            for (int x = 0; x < width; x++) {
+                MemorySegment.copy(g11.row(x), JAVA_FLOAT, 0, gram, x * width, width);
+            }
             FloatMatrix lambdaBlock = lambda.columns(0, width);
-            solveRows(weights, g11, i1, width, mask, lambdaBlock, linalg);
+            solveRows(weights, gram, i1, width, mask, words, lambdaBlock, linalg, kernels);
+            phases.lap("solve");
             linalg.trmm(Side.RIGHT, Triangle.UPPER, true, 1f, u11, lambdaBlock);
+            for (int r = 0; r < rows; r++) {
+                energy += kernels.sumSquares(lambdaBlock.row(r), width);
+            }
             linalg.gemm(false, false, -1f, lambdaBlock, u.view(i1, i1, width, cols - i1), 1f,
                     weights.columns(i1, cols));
-            for (int r = 0; r < rows; r++) {
-                for (int c = 0; c < width; c++) {
-                    if (mask[r * width + c]) {
-                        weights.set(r, i1 + c, 0f);
-                    }
-                }
-            }
-        }
-    }
-
-    /**
-     * Step 1 of unstructured Thanos: among all entries of {@code W[:, i1:]}, the {@code remaining} smallest
-     * Wanda metrics; marks the ones inside {@code [i1, i2)} and returns how many they are.
-     */
-    private static long dynamicMask(FloatMatrix weights, float[] sqrtS, int i1, int i2, long remaining,
-            boolean[] mask) {
-        int width = i2 - i1;
-        FloatMatrix region = weights.columns(i1, weights.cols());
-        Selection.Scores scores = (r, c) -> Math.abs(region.get(r, c)) * sqrtS[i1 + c];
-        Selection.Threshold t = Selection.smallest(region.rows(), region.cols(), scores, remaining);
-        long[] inBlock = {0};
-        Selection.forEachSelected(region.rows(), region.cols(), scores, t, (r, c) -> {
-            if (c < width) {
-                mask[r * width + c] = true;
-                inBlock[0]++;
-            }
-        });
-        return inBlock[0];
-    }
-
-    /** The n:m mask of block {@code [i1, i2)}: in each group of every non-outlier row, the n smallest metrics. */
-    private static void nOfMMask(FloatMatrix weights, float[] sqrtS, boolean[] outlier, Pattern.NOfM nm, int i1,
-            int i2, boolean[] mask) {
-        int width = i2 - i1;
-        float[] scores = new float[width];
-        boolean[] selected = new boolean[width];
-        int[] order = new int[nm.m()];
-        for (int r = 0; r < weights.rows(); r++) {
-            if (outlier[r]) {
-                continue;
-            }
-            MemorySegment row = weights.row(r);
-            for (int c = 0; c < width; c++) {
-                scores[c] = Math.abs(row.getAtIndex(JAVA_FLOAT, i1 + c)) * sqrtS[i1 + c];
-            }
-            Selection.smallestInGroups(scores, 0, width, nm.n(), nm.m(), selected, order);
-            System.arraycopy(selected, 0, mask, r * width, width);
-        }
-    }
-
-    /**
-     * Step 2, per row: solves {@code R̂ λ = w_Q} with {@code R̂ = G11[Q, Q]} and writes λ into the row's
-     * pruned positions of {@code lambda} (zeros elsewhere). Rows run in parallel.
-     */
-    private static void solveRows(FloatMatrix weights, FloatMatrix g11, int i1, int width, boolean[] mask,
-            FloatMatrix lambda, Linalg linalg) {
-        lambda.fill(0f);
-        LayerMath.parallelRows(linalg, weights.rows(), (r0, r1) -> {
-            int[] q = new int[width];
-            try (Arena scratch = Arena.ofConfined()) {
-                FloatMatrix rhat = FloatMatrix.allocate(scratch, width, width);
-                FloatMatrix rhs = FloatMatrix.allocate(scratch, width, 1);
+            LayerMath.parallelRows(linalg, rows, (r0, r1) -> {
                 for (int r = r0; r < r1; r++) {
-                    int k = 0;
-                    for (int c = 0; c < width; c++) {
-                        if (mask[r * width + c]) {
-                            q[k++] = c;
-                        }
+                    kernels.zeroMasked(segment(weights, r, from, width), width, mask, r * words);
+                }
+            });
+            phases.lap("update");
+        }
+        Workspace.release(scratch);
+        return energy;
+    }
+
+    /** Columns {@code [from, from + width)} of row r, as a segment. */
+    static MemorySegment segment(FloatMatrix m, int r, int from, int width) {
+        return m.segment().asSlice(m.byteOffset(r, from), (long) width * Float.BYTES);
+    }
+
+    /**
+     * Step 2: every row with a non-empty Q solves {@code R̂ λ = w_Q}, {@code R̂ = G11[Q, Q]}; λ goes to the
+     * row's pruned positions of {@code lambda} (zeros elsewhere). Rows run in parallel ranges with the BLAS
+     * capped to one thread; inside a range, rows are ordered by |Q| and solved {@link Kernels#batchLanes()}
+     * at a time (SIMD across rows). Scratch is allocated per range, never per row.
+     */
+    private static void solveRows(FloatMatrix weights, float[] gram, int i1, int width, long[] mask, int words,
+            FloatMatrix lambda, Linalg linalg, Kernels kernels) {
+        int lanes = kernels.batchLanes();
+        LayerMath.parallelRows(linalg, weights.rows(), (r0, r1) -> {
+            int[] indices = new int[width + lanes];
+            float[] values = new float[width + lanes];
+            int[] q = new int[width * lanes];
+            float[] rhs = new float[width * lanes];
+            float[] work = new float[kernels.spdWorkSize(width)];
+            int[] count = new int[width + 2];
+            int[] sizes = new int[r1 - r0];
+            int[] order = new int[r1 - r0];
+            int[] batch = new int[lanes];
+            for (int r = r0; r < r1; r++) {
+                lambda.row(r).fill((byte) 0);
+                int k = 0;
+                for (int w = 0; w < words; w++) {
+                    k += Long.bitCount(mask[r * words + w]);
+                }
+                sizes[r - r0] = k;
+                count[k + 1]++;
+            }
+            for (int k = 1; k <= width + 1; k++) { // counting sort of the rows by |Q|
+                count[k] += count[k - 1];
+            }
+            for (int i = 0; i < r1 - r0; i++) {
+                order[count[sizes[i]]++] = i;
+            }
+            int start = 0;
+            while (start < order.length && sizes[order[start]] == 0) {
+                start++;
+            }
+            for (int b0 = start; b0 < order.length; b0 += lanes) {
+                int n = Math.min(lanes, order.length - b0);
+                int k = sizes[order[b0 + n - 1]];
+                java.util.Arrays.fill(q, 0, k * lanes, -1);
+                java.util.Arrays.fill(rhs, 0, k * lanes, 0f);
+                for (int lane = 0; lane < n; lane++) {
+                    int r = r0 + order[b0 + lane];
+                    batch[lane] = r;
+                    int kr = kernels.gatherMasked(segment(weights, r, i1, width), width, mask, r * words, indices,
+                            values);
+                    for (int x = 0; x < kr; x++) {
+                        q[x * lanes + lane] = indices[x];
+                        rhs[x * lanes + lane] = values[x];
                     }
-                    if (k == 0) {
-                        continue;
+                }
+                if (!kernels.spdSolveBatch(gram, width, q, k, rhs, work)) {
+                    throw new ThanosjException("row " + batch[0] + "..: the block's R̂ = G[Q, Q] is not numerically "
+                            + "positive definite; try a larger --perc-damp");
+                }
+                for (int lane = 0; lane < n; lane++) {
+                    int kr = sizes[batch[lane] - r0];
+                    for (int x = 0; x < kr; x++) {
+                        indices[x] = q[x * lanes + lane];
+                        values[x] = rhs[x * lanes + lane];
                     }
-                    FloatMatrix a = FloatMatrix.wrap(rhat.segment(), k, k, k);
-                    FloatMatrix b = rhs.view(0, 0, k, 1);
-                    for (int x = 0; x < k; x++) {
-                        for (int y = 0; y < k; y++) {
-                            a.set(x, y, g11.get(q[x], q[y]));
-                        }
-                        b.set(x, 0, weights.get(r, i1 + q[x]));
-                    }
-                    linalg.posv(a, b);
-                    for (int x = 0; x < k; x++) {
-                        lambda.set(r, q[x], b.get(x, 0));
-                    }
+                    kernels.scatter(lambda.row(batch[lane]), indices, values, kr);
                 }
             }
         });
     }
 
     /**
-     * Structured Thanos on {@code weights} (modified in place) given {@code g = H⁻¹}: removes the columns
+     * Structured Thanos on {@code weights} (modified in place) given {@code g = H_d⁻¹}: removes the columns
      * {@link LayerMath#structuredColumns} chooses from the non-outlier rows P with one multi-weight OBS
-     * removal, {@code W[P, :] −= W[P, Q] · R̂⁻¹ · G[Q, :]}, then {@code W[P, Q] = 0}.
+     * removal, {@code W[P, :] −= W[P, Q] · R̂⁻¹ · G[Q, :]}, then {@code W[P, Q] = 0}. Returns, for the loss,
+     * {@code {tr(ΔW H_d ΔWᵀ), ‖ΔW‖²}}: the first is {@code tr(W_PQ R̂⁻¹ W_PQᵀ) = ‖W_PQ L⁻ᵀ‖²} with
+     * {@code R̂ = L Lᵀ} (because {@code G[Q,:] H_d G[:,Q] = R̂}), one small TRSM per chunk.
      */
-    static void pruneStructured(FloatMatrix weights, LayerStatistics stats, FloatMatrix g, PruneSpec spec,
-            Linalg linalg, Arena arena) {
+    static double[] pruneStructured(FloatMatrix weights, LayerStatistics stats, FloatMatrix g, PruneSpec spec,
+            Linalg linalg, Kernels kernels, Arena arena) {
         Pattern.Structured pattern = (Pattern.Structured) spec.pattern();
         int cols = weights.cols();
         boolean[] outlier = LayerMath.outlierRows(weights, stats, spec.alpha());
@@ -159,7 +197,7 @@ final class Thanos {
         int[] kept = java.util.stream.IntStream.range(0, weights.rows()).filter(r -> !outlier[r]).toArray();
         int b = q.length;
         if (b == 0 || kept.length == 0) {
-            return;
+            return new double[] {0, 0};
         }
         FloatMatrix rhat = FloatMatrix.allocate(arena, b, b);
         FloatMatrix y = FloatMatrix.allocate(arena, b, cols);
@@ -169,25 +207,39 @@ final class Thanos {
             }
             y.row(x).copyFrom(g.row(q[x]));
         }
-        linalg.posv(rhat, y);
+        linalg.posv(rhat, y); // rhat now holds L, R̂ = L Lᵀ
         int chunk = 256;
         FloatMatrix wpq = FloatMatrix.allocate(arena, Math.min(chunk, kept.length), b);
         FloatMatrix delta = FloatMatrix.allocate(arena, Math.min(chunk, kept.length), cols);
+        double energy = 0;
+        double deltaSquares = 0;
         for (int p0 = 0; p0 < kept.length; p0 += chunk) {
             int n = Math.min(chunk, kept.length - p0);
             for (int i = 0; i < n; i++) {
+                MemorySegment row = weights.row(kept[p0 + i]);
                 for (int x = 0; x < b; x++) {
-                    wpq.set(i, x, weights.get(kept[p0 + i], q[x]));
+                    wpq.set(i, x, row.getAtIndex(JAVA_FLOAT, q[x]));
                 }
             }
             FloatMatrix d = delta.rows(0, n);
             linalg.gemm(false, false, 1f, wpq.rows(0, n), y, 0f, d);
             for (int i = 0; i < n; i++) {
-                int r = kept[p0 + i];
+                MemorySegment row = weights.row(kept[p0 + i]);
+                MemorySegment dr = d.row(i);
                 for (int c = 0; c < cols; c++) {
-                    weights.set(r, c, removed[c] ? 0f : weights.get(r, c) - d.get(i, c));
+                    float w = row.getAtIndex(JAVA_FLOAT, c);
+                    float updated = removed[c] ? 0f : w - dr.getAtIndex(JAVA_FLOAT, c);
+                    float change = updated - w;
+                    deltaSquares += change * change;
+                    row.setAtIndex(JAVA_FLOAT, c, updated);
                 }
             }
+            FloatMatrix x = wpq.rows(0, n);
+            linalg.trsm(Side.RIGHT, Triangle.LOWER, true, 1f, rhat, x);
+            for (int i = 0; i < n; i++) {
+                energy += kernels.sumSquares(x.row(i), b);
+            }
         }
+        return new double[] {energy, deltaSquares};
     }
 }

@@ -1,0 +1,526 @@
+package dev.thanosj.kernels;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+/**
+ * The kernels on the Vector API ({@code jdk.incubator.vector}); the only class of the library besides
+ * linalg's Java BLAS that imports it.
+ *
+ * <p><b>Loop shape</b> (one for every streaming kernel, after Lucene's {@code dot}/{@code dotBody}): the
+ * public method receives sizes already checked by the caller, a body runs in steps of {@code L =
+ * SPECIES.length()} lanes (16 floats with the 512-bit species of these Zen 4 machines) up to
+ * {@code SPECIES.loopBound(n)}, and a scalar tail (at most L − 1 entries) finishes with exactly the float
+ * operations of {@link Metric}, so masks never depend on where the tail starts.
+ * <b>Reductions</b> ({@link #dot}, {@link #sumSquares}, {@link #sumSquaredDifference}) unroll by 4 with four
+ * independent accumulators: an FMA has a latency of 4 cycles and two issue ports, so one accumulator would
+ * leave the FPU idle 7 cycles out of 8; four hide most of the latency while staying well inside the 32
+ * vector registers. The selection passes need no accumulator vector (a popcount of the compare mask per
+ * step), and are not unrolled: they are bound by the load of the row.
+ * <b>Batched SPD solve</b>: SIMD across L systems (lane = row of W), so each step of the Cholesky is a full
+ * vector FMA with no tails and no horizontal reduction; the inner product loop is register-tiled 4 columns
+ * wide (5 loads per 4 FMAs instead of 2 per FMA).
+ * <b>FMA</b> is used only when HotSpot reports hardware FMA ({@code -XX:+UseFMA}); otherwise multiply then add.
+ */
+final class PanamaKernels implements Kernels {
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, SPECIES.vectorShape());
+    private static final int L = SPECIES.length();
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final boolean FMA = hardwareFma();
+    private static final long LANE_BITS = L == 64 ? -1L : (1L << L) - 1;
+    private static final IntVector IOTA = IntVector.zero(INTS).addIndex(1);
+    /** For power-of-two m dividing L: [log2 m][s] = lane i reads lane g + (i − g + s) mod m of its group g. */
+    private static final VectorShuffle<Integer>[][] ROTATE = rotations();
+    /** [log2 m][s]: lanes whose rotated partner is the lower column of the group. */
+    private static final VectorMask<Integer>[][] PARTNER_LOWER = partnerLower();
+
+    private static boolean hardwareFma() {
+        try {
+            var bean = ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
+            return Boolean.parseBoolean(bean.getVMOption("UseFMA").getValue());
+        } catch (RuntimeException | LinkageError e) {
+            return false;
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Integer>[][] rotations() {
+        VectorShuffle<Integer>[][] out = new VectorShuffle[6][];
+        for (int log = 1; (1 << log) <= L; log++) {
+            int m = 1 << log;
+            out[log] = new VectorShuffle[m];
+            for (int s = 1; s < m; s++) {
+                int[] idx = new int[L];
+                for (int i = 0; i < L; i++) {
+                    int g = i - i % m;
+                    idx[i] = g + (i - g + s) % m;
+                }
+                out[log][s] = VectorShuffle.fromArray(INTS, idx, 0);
+            }
+        }
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static VectorMask<Integer>[][] partnerLower() {
+        VectorMask<Integer>[][] out = new VectorMask[6][];
+        for (int log = 1; (1 << log) <= L; log++) {
+            int m = 1 << log;
+            out[log] = new VectorMask[m];
+            for (int s = 1; s < m; s++) {
+                boolean[] lower = new boolean[L];
+                for (int i = 0; i < L; i++) {
+                    lower[i] = i % m + s >= m;
+                }
+                out[log][s] = VectorMask.fromArray(INTS, lower, 0);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public String name() {
+        return "panama";
+    }
+
+    @Override
+    public String description() {
+        return "Panama " + SPECIES.vectorBitSize() + "-bit (" + L + " floats, " + (FMA ? "FMA" : "no FMA") + ")";
+    }
+
+    @Override
+    public int batchLanes() {
+        return L;
+    }
+
+    private static FloatVector load(MemorySegment row, int c) {
+        return FloatVector.fromMemorySegment(SPECIES, row, (long) c * Float.BYTES, ORDER);
+    }
+
+    /** acc + a·b, fused where the hardware has FMA. */
+    private static FloatVector madd(FloatVector a, FloatVector b, FloatVector acc) {
+        return FMA ? a.fma(b, acc) : acc.add(a.mul(b));
+    }
+
+    private static IntVector bits(FloatVector w, FloatVector f, Metric metric) {
+        FloatVector score = metric == Metric.ABS_SCALED ? w.abs().mul(f) : w.mul(w).div(f);
+        return ((IntVector) score.reinterpretAsInts()).and(0x7fffffff);
+    }
+
+    @Override
+    public void wandaMetric(MemorySegment row, float[] sqrtS, int factorOffset, int n, float[] out) {
+        int c = 0;
+        for (int bound = SPECIES.loopBound(n); c < bound; c += L) {
+            load(row, c).abs().mul(FloatVector.fromArray(SPECIES, sqrtS, factorOffset + c)).intoArray(out, c);
+        }
+        for (; c < n; c++) {
+            out[c] = Math.abs(row.getAtIndex(JAVA_FLOAT, c)) * sqrtS[factorOffset + c];
+        }
+    }
+
+    @Override
+    public void scoreBits(MemorySegment row, float[] factor, int factorOffset, int n, Metric metric, int[] out) {
+        int c = 0;
+        for (int bound = SPECIES.loopBound(n); c < bound; c += L) {
+            bits(load(row, c), FloatVector.fromArray(SPECIES, factor, factorOffset + c), metric).intoArray(out, c);
+        }
+        for (; c < n; c++) {
+            out[c] = metric.bits(row.getAtIndex(JAVA_FLOAT, c), factor[factorOffset + c]);
+        }
+    }
+
+    @Override
+    public long countAndCollect(MemorySegment row, float[] factor, int factorOffset, int n, Metric metric,
+            int lowBits, int highBits, long keyBase, long[] keys, int keyStart, int keyLimit) {
+        long below = 0;
+        int inWindow = 0;
+        int c = 0;
+        for (int bound = SPECIES.loopBound(n); c < bound; c += L) {
+            IntVector b = bits(load(row, c), FloatVector.fromArray(SPECIES, factor, factorOffset + c), metric);
+            below += b.lt(lowBits).trueCount();
+            VectorMask<Integer> window = b.compare(VectorOperators.GE, lowBits)
+                    .and(b.compare(VectorOperators.LE, highBits));
+            if (window.anyTrue()) { // rare: the window holds a few per cent of the entries
+                long set = window.toLong();
+                while (set != 0) {
+                    int cc = c + Long.numberOfTrailingZeros(set);
+                    if (keyStart + inWindow < keyLimit) {
+                        keys[keyStart + inWindow] = ((long) metric.bits(row.getAtIndex(JAVA_FLOAT, cc),
+                                factor[factorOffset + cc]) << 32) | (keyBase + cc);
+                    }
+                    inWindow++;
+                    set &= set - 1;
+                }
+            }
+        }
+        for (; c < n; c++) {
+            int b = metric.bits(row.getAtIndex(JAVA_FLOAT, c), factor[factorOffset + c]);
+            if (b < lowBits) {
+                below++;
+            } else if (b <= highBits) {
+                if (keyStart + inWindow < keyLimit) {
+                    keys[keyStart + inWindow] = ((long) b << 32) | (keyBase + c);
+                }
+                inWindow++;
+            }
+        }
+        return (below << 32) | inWindow;
+    }
+
+    @Override
+    public void histogram(MemorySegment row, float[] factor, int factorOffset, int n, Metric metric, int high,
+            int[] counts) {
+        int[] lanes = new int[L]; // per call, not per entry: the histogram's increments are scalar anyway
+        int c = 0;
+        for (int bound = SPECIES.loopBound(n); c < bound; c += L) {
+            bits(load(row, c), FloatVector.fromArray(SPECIES, factor, factorOffset + c), metric).intoArray(lanes, 0);
+            for (int i = 0; i < L; i++) {
+                int b = lanes[i];
+                if (high < 0) {
+                    counts[b >>> 16]++;
+                } else if (b >>> 16 == high) {
+                    counts[b & 0xffff]++;
+                }
+            }
+        }
+        for (; c < n; c++) {
+            int b = metric.bits(row.getAtIndex(JAVA_FLOAT, c), factor[factorOffset + c]);
+            if (high < 0) {
+                counts[b >>> 16]++;
+            } else if (b >>> 16 == high) {
+                counts[b & 0xffff]++;
+            }
+        }
+    }
+
+    @Override
+    public int markSelected(MemorySegment row, float[] factor, int factorOffset, int n, Metric metric, int limitBits,
+            int tieColumns, long[] mask, int maskOffset) {
+        ScalarKernels.clear(mask, maskOffset, n);
+        int count = 0;
+        int c = 0;
+        for (int bound = SPECIES.loopBound(n); c < bound; c += L) {
+            IntVector b = bits(load(row, c), FloatVector.fromArray(SPECIES, factor, factorOffset + c), metric);
+            VectorMask<Integer> sel = b.lt(limitBits);
+            if (c < tieColumns) {
+                sel = sel.or(b.eq(limitBits).and(IOTA.lt(tieColumns - c)));
+            }
+            long set = sel.toLong();
+            mask[maskOffset + (c >>> 6)] |= set << (c & 63);
+            count += Long.bitCount(set);
+        }
+        for (; c < n; c++) {
+            int b = metric.bits(row.getAtIndex(JAVA_FLOAT, c), factor[factorOffset + c]);
+            if (b < limitBits || (b == limitBits && c < tieColumns)) {
+                mask[maskOffset + (c >>> 6)] |= 1L << c;
+                count++;
+            }
+        }
+        return count;
+    }
+
+    @Override
+    public void nOfMMask(MemorySegment row, float[] factor, int factorOffset, int n, Metric metric, int keep, int m,
+            long[] mask, int maskOffset) {
+        int log = Integer.numberOfTrailingZeros(m);
+        if (m > L || (1 << log) != m || m == 1) {
+            new ScalarKernels().nOfMMask(row, factor, factorOffset, n, metric, keep, m, mask, maskOffset);
+            return;
+        }
+        ScalarKernels.clear(mask, maskOffset, n);
+        VectorShuffle<Integer>[] rotate = ROTATE[log];
+        VectorMask<Integer>[] lower = PARTNER_LOWER[log];
+        int c = 0;
+        for (int bound = SPECIES.loopBound(n); c < bound; c += L) {
+            IntVector b = bits(load(row, c), FloatVector.fromArray(SPECIES, factor, factorOffset + c), metric);
+            IntVector rank = IntVector.zero(INTS);
+            for (int s = 1; s < m; s++) { // rank = how many of the group order before this entry
+                IntVector p = b.rearrange(rotate[s]);
+                rank = rank.add(1, p.lt(b).or(p.eq(b).and(lower[s])));
+            }
+            mask[maskOffset + (c >>> 6)] |= rank.lt(keep).toLong() << (c & 63);
+        }
+        for (int g = c; g < n; g += m) { // whole groups remain: n % m == 0
+            for (int i = 0; i < m; i++) {
+                int bi = metric.bits(row.getAtIndex(JAVA_FLOAT, g + i), factor[factorOffset + g + i]);
+                int rank = 0;
+                for (int j = 0; j < m; j++) {
+                    int bj = metric.bits(row.getAtIndex(JAVA_FLOAT, g + j), factor[factorOffset + g + j]);
+                    if (bj < bi || (bj == bi && j < i)) {
+                        rank++;
+                    }
+                }
+                if (rank < keep) {
+                    mask[maskOffset + ((g + i) >>> 6)] |= 1L << (g + i);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void zeroMasked(MemorySegment row, int n, long[] mask, int maskOffset) {
+        FloatVector zero = FloatVector.zero(SPECIES);
+        int c = 0;
+        for (int bound = SPECIES.loopBound(n); c < bound; c += L) {
+            long set = (mask[maskOffset + (c >>> 6)] >>> (c & 63)) & LANE_BITS;
+            if (set != 0) {
+                zero.intoMemorySegment(row, (long) c * Float.BYTES, ORDER, VectorMask.fromLong(SPECIES, set));
+            }
+        }
+        for (; c < n; c++) {
+            if ((mask[maskOffset + (c >>> 6)] & (1L << c)) != 0) {
+                row.setAtIndex(JAVA_FLOAT, c, 0f);
+            }
+        }
+    }
+
+    @Override
+    public int gatherMasked(MemorySegment row, int n, long[] mask, int maskOffset, int[] indices, float[] values) {
+        int k = 0;
+        int c = 0;
+        for (int bound = SPECIES.loopBound(n); c < bound; c += L) {
+            long set = (mask[maskOffset + (c >>> 6)] >>> (c & 63)) & LANE_BITS;
+            if (set == 0) {
+                continue;
+            }
+            if (k + L <= values.length && k + L <= indices.length) {
+                VectorMask<Float> m = VectorMask.fromLong(SPECIES, set);
+                load(row, c).compress(m).intoArray(values, k);
+                IOTA.add(c).compress(m.cast(INTS)).intoArray(indices, k);
+                k += Long.bitCount(set);
+            } else {
+                while (set != 0) {
+                    int cc = c + Long.numberOfTrailingZeros(set);
+                    indices[k] = cc;
+                    values[k++] = row.getAtIndex(JAVA_FLOAT, cc);
+                    set &= set - 1;
+                }
+            }
+        }
+        for (; c < n; c++) {
+            if ((mask[maskOffset + (c >>> 6)] & (1L << c)) != 0) {
+                indices[k] = c;
+                values[k++] = row.getAtIndex(JAVA_FLOAT, c);
+            }
+        }
+        return k;
+    }
+
+    @Override
+    public void scatter(MemorySegment row, int[] indices, float[] values, int k) {
+        // The Vector API has no scatter into a MemorySegment; k is at most the block width.
+        for (int i = 0; i < k; i++) {
+            row.setAtIndex(JAVA_FLOAT, indices[i], values[i]);
+        }
+    }
+
+    @Override
+    public boolean spdSolveBatch(float[] gram, int gramStride, int[] q, int k, float[] rhs, float[] work) {
+        int diag = k * (k + 1) / 2 * L; // work[diag + i·L ..] = 1 / L_ii per lane
+        int[] index = new int[L]; // per batch of L systems
+        FloatVector one = FloatVector.broadcast(SPECIES, 1f);
+        FloatVector zero = FloatVector.zero(SPECIES);
+        for (int x = 0; x < k; x++) { // gather R̂ (lower triangle, packed by rows, lanes interleaved)
+            IntVector qx = IntVector.fromArray(INTS, q, x * L);
+            VectorMask<Integer> padX = qx.lt(0);
+            int row = x * (x + 1) / 2 * L;
+            for (int y = 0; y <= x; y++) {
+                IntVector qy = IntVector.fromArray(INTS, q, y * L);
+                VectorMask<Integer> pad = padX.or(qy.lt(0));
+                qx.mul(gramStride).add(qy).blend(0, pad).intoArray(index, 0);
+                FloatVector v = FloatVector.fromArray(SPECIES, gram, 0, index, 0);
+                v.blend(x == y ? one : zero, pad.cast(SPECIES)).intoArray(work, row + y * L);
+            }
+        }
+        for (int i = 0; i < k; i++) { // Cholesky–Banachiewicz, row by row
+            int rowI = i * (i + 1) / 2 * L;
+            int j = 0;
+            for (; j + 4 <= i; j += 4) {
+                int r0 = j * (j + 1) / 2 * L;
+                int r1 = r0 + (j + 1) * L;
+                int r2 = r1 + (j + 2) * L;
+                int r3 = r2 + (j + 3) * L;
+                FloatVector s0 = zero;
+                FloatVector s1 = zero;
+                FloatVector s2 = zero;
+                FloatVector s3 = zero;
+                for (int p = 0; p < j; p++) {
+                    FloatVector li = FloatVector.fromArray(SPECIES, work, rowI + p * L);
+                    s0 = madd(li, FloatVector.fromArray(SPECIES, work, r0 + p * L), s0);
+                    s1 = madd(li, FloatVector.fromArray(SPECIES, work, r1 + p * L), s1);
+                    s2 = madd(li, FloatVector.fromArray(SPECIES, work, r2 + p * L), s2);
+                    s3 = madd(li, FloatVector.fromArray(SPECIES, work, r3 + p * L), s3);
+                }
+                FloatVector l0 = FloatVector.fromArray(SPECIES, work, rowI + j * L).sub(s0)
+                        .mul(FloatVector.fromArray(SPECIES, work, diag + j * L));
+                l0.intoArray(work, rowI + j * L);
+                s1 = madd(l0, FloatVector.fromArray(SPECIES, work, r1 + j * L), s1);
+                s2 = madd(l0, FloatVector.fromArray(SPECIES, work, r2 + j * L), s2);
+                s3 = madd(l0, FloatVector.fromArray(SPECIES, work, r3 + j * L), s3);
+                FloatVector l1 = FloatVector.fromArray(SPECIES, work, rowI + (j + 1) * L).sub(s1)
+                        .mul(FloatVector.fromArray(SPECIES, work, diag + (j + 1) * L));
+                l1.intoArray(work, rowI + (j + 1) * L);
+                s2 = madd(l1, FloatVector.fromArray(SPECIES, work, r2 + (j + 1) * L), s2);
+                s3 = madd(l1, FloatVector.fromArray(SPECIES, work, r3 + (j + 1) * L), s3);
+                FloatVector l2 = FloatVector.fromArray(SPECIES, work, rowI + (j + 2) * L).sub(s2)
+                        .mul(FloatVector.fromArray(SPECIES, work, diag + (j + 2) * L));
+                l2.intoArray(work, rowI + (j + 2) * L);
+                s3 = madd(l2, FloatVector.fromArray(SPECIES, work, r3 + (j + 2) * L), s3);
+                FloatVector.fromArray(SPECIES, work, rowI + (j + 3) * L).sub(s3)
+                        .mul(FloatVector.fromArray(SPECIES, work, diag + (j + 3) * L)).intoArray(work, rowI + (j + 3) * L);
+            }
+            for (; j < i; j++) {
+                int rj = j * (j + 1) / 2 * L;
+                FloatVector s = zero;
+                for (int p = 0; p < j; p++) {
+                    s = madd(FloatVector.fromArray(SPECIES, work, rowI + p * L),
+                            FloatVector.fromArray(SPECIES, work, rj + p * L), s);
+                }
+                FloatVector.fromArray(SPECIES, work, rowI + j * L).sub(s)
+                        .mul(FloatVector.fromArray(SPECIES, work, diag + j * L)).intoArray(work, rowI + j * L);
+            }
+            FloatVector s = zero;
+            for (int p = 0; p < i; p++) {
+                FloatVector li = FloatVector.fromArray(SPECIES, work, rowI + p * L);
+                s = madd(li, li, s);
+            }
+            FloatVector d = FloatVector.fromArray(SPECIES, work, rowI + i * L).sub(s);
+            if (!d.compare(VectorOperators.GT, 0f).allTrue()) {
+                return false;
+            }
+            d = d.sqrt();
+            d.intoArray(work, rowI + i * L);
+            one.div(d).intoArray(work, diag + i * L);
+        }
+        for (int i = 0; i < k; i++) { // L y = b
+            int rowI = i * (i + 1) / 2 * L;
+            FloatVector s = zero;
+            for (int p = 0; p < i; p++) {
+                s = madd(FloatVector.fromArray(SPECIES, work, rowI + p * L), FloatVector.fromArray(SPECIES, rhs, p * L), s);
+            }
+            FloatVector.fromArray(SPECIES, rhs, i * L).sub(s).mul(FloatVector.fromArray(SPECIES, work, diag + i * L))
+                    .intoArray(rhs, i * L);
+        }
+        for (int i = k - 1; i >= 0; i--) { // Lᵀ x = y
+            FloatVector s = zero;
+            for (int p = i + 1; p < k; p++) {
+                s = madd(FloatVector.fromArray(SPECIES, work, (p * (p + 1) / 2 + i) * L),
+                        FloatVector.fromArray(SPECIES, rhs, p * L), s);
+            }
+            FloatVector.fromArray(SPECIES, rhs, i * L).sub(s).mul(FloatVector.fromArray(SPECIES, work, diag + i * L))
+                    .intoArray(rhs, i * L);
+        }
+        return true;
+    }
+
+    @Override
+    public void subtractScaled(float[] y, int yOffset, float[] x, int xOffset, float a, int n) {
+        FloatVector minusA = FloatVector.broadcast(SPECIES, -a);
+        int i = 0;
+        for (int bound = SPECIES.loopBound(n); i < bound; i += L) {
+            FloatVector xv = FloatVector.fromArray(SPECIES, x, xOffset + i);
+            madd(xv, minusA, FloatVector.fromArray(SPECIES, y, yOffset + i)).intoArray(y, yOffset + i);
+        }
+        for (; i < n; i++) {
+            y[yOffset + i] -= a * x[xOffset + i];
+        }
+    }
+
+    @Override
+    public double dot(MemorySegment a, MemorySegment b, int n) {
+        FloatVector acc0 = FloatVector.zero(SPECIES);
+        FloatVector acc1 = acc0;
+        FloatVector acc2 = acc0;
+        FloatVector acc3 = acc0;
+        int i = 0;
+        for (int bound = n - n % (4 * L); i < bound; i += 4 * L) {
+            acc0 = madd(load(a, i), load(b, i), acc0);
+            acc1 = madd(load(a, i + L), load(b, i + L), acc1);
+            acc2 = madd(load(a, i + 2 * L), load(b, i + 2 * L), acc2);
+            acc3 = madd(load(a, i + 3 * L), load(b, i + 3 * L), acc3);
+        }
+        for (int bound = SPECIES.loopBound(n); i < bound; i += L) {
+            acc0 = madd(load(a, i), load(b, i), acc0);
+        }
+        double sum = acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += a.getAtIndex(JAVA_FLOAT, i) * b.getAtIndex(JAVA_FLOAT, i);
+        }
+        return sum;
+    }
+
+    @Override
+    public double sumSquares(MemorySegment a, int n) {
+        return dot(a, a, n);
+    }
+
+    @Override
+    public double sumSquaredDifference(MemorySegment a, MemorySegment b, int n) {
+        FloatVector acc0 = FloatVector.zero(SPECIES);
+        FloatVector acc1 = acc0;
+        FloatVector acc2 = acc0;
+        FloatVector acc3 = acc0;
+        int i = 0;
+        for (int bound = n - n % (4 * L); i < bound; i += 4 * L) {
+            FloatVector d0 = load(a, i).sub(load(b, i));
+            FloatVector d1 = load(a, i + L).sub(load(b, i + L));
+            FloatVector d2 = load(a, i + 2 * L).sub(load(b, i + 2 * L));
+            FloatVector d3 = load(a, i + 3 * L).sub(load(b, i + 3 * L));
+            acc0 = madd(d0, d0, acc0);
+            acc1 = madd(d1, d1, acc1);
+            acc2 = madd(d2, d2, acc2);
+            acc3 = madd(d3, d3, acc3);
+        }
+        for (int bound = SPECIES.loopBound(n); i < bound; i += L) {
+            FloatVector d = load(a, i).sub(load(b, i));
+            acc0 = madd(d, d, acc0);
+        }
+        double sum = acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float d = a.getAtIndex(JAVA_FLOAT, i) - b.getAtIndex(JAVA_FLOAT, i);
+            sum += d * d;
+        }
+        return sum;
+    }
+
+    @Override
+    public int countZeros(MemorySegment a, int n) {
+        int zeros = 0;
+        int i = 0;
+        for (int bound = SPECIES.loopBound(n); i < bound; i += L) {
+            zeros += load(a, i).eq(0f).trueCount();
+        }
+        for (; i < n; i++) {
+            if (a.getAtIndex(JAVA_FLOAT, i) == 0f) {
+                zeros++;
+            }
+        }
+        return zeros;
+    }
+
+    @Override
+    public boolean allFinite(MemorySegment a, int n) {
+        int i = 0;
+        for (int bound = SPECIES.loopBound(n); i < bound; i += L) {
+            if (!load(a, i).abs().compare(VectorOperators.LE, Float.MAX_VALUE).allTrue()) {
+                return false;
+            }
+        }
+        for (; i < n; i++) {
+            if (!Float.isFinite(a.getAtIndex(JAVA_FLOAT, i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+}
