@@ -76,6 +76,20 @@ class PrunerPropertyTest {
         boolean takesAlpha() {
             return pattern == 's' || (method == Method.THANOS && pattern == 'n');
         }
+
+        static Kind of(PruneSpec spec) {
+            char p = switch (spec.pattern()) {
+                case Pattern.Unstructured u -> 'u';
+                case Pattern.NOfM nm -> 'n';
+                case Pattern.Structured st -> 's';
+            };
+            for (Kind k : values()) {
+                if (k.method == spec.method() && k.pattern == p) {
+                    return k;
+                }
+            }
+            throw new IllegalArgumentException("no kind for " + spec.describe());
+        }
     }
 
     /**
@@ -220,10 +234,7 @@ class PrunerPropertyTest {
     }
 
     private static double gaussian(SplittableRandom rnd) {
-        // Box-Muller; SplittableRandom has no nextGaussian before JDK 17's RandomGenerator default, keep it explicit.
-        double u1 = 1 - rnd.nextDouble();
-        double u2 = rnd.nextDouble();
-        return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+        return rnd.nextGaussian();
     }
 
     // -------------------------------------------------------------------------------------------------------
@@ -307,7 +318,7 @@ class PrunerPropertyTest {
         for (int m = 2; m <= 8; m++) {
             for (int n = 1; n < m; n++) {
                 double alpha = kind.takesAlpha() ? 0.2 : 0;
-                // three blocks of two groups and a last block of one group: 5 groups
+                // 5 groups: two blocks of two groups and a last block of one group
                 compareWithReference(build(kind, 6, 5 * m, 8 * m, n, m, 2 * m, alpha, 0, 1, 1, 1000L * m + n), tally);
             }
         }
@@ -470,10 +481,9 @@ class PrunerPropertyTest {
     }
 
     /** A row that pruning left alone: bit-for-bit the original, except dead inputs zeroed by the preparation. */
-    private static boolean untouched(Problem p, double[][] f, int r) {
-        double[] prepared = p.wPrepared()[r];
-        for (int c = 0; c < p.cols(); c++) {
-            if (Double.doubleToRawLongBits(f[r][c]) != Double.doubleToRawLongBits(prepared[c])) {
+    private static boolean untouched(double[][] prepared, double[][] f, int r) {
+        for (int c = 0; c < f[r].length; c++) {
+            if (Double.doubleToRawLongBits(f[r][c]) != Double.doubleToRawLongBits(prepared[r][c])) {
                 return false;
             }
         }
@@ -485,8 +495,9 @@ class PrunerPropertyTest {
         int outliers = (int) floorCount(p.spec().alpha() * rows);
         int untouched = 0;
         int notNOfM = 0;
+        double[][] prepared = p.wPrepared();
         for (int r = 0; r < rows; r++) {
-            boolean same = untouched(p, f, r);
+            boolean same = untouched(prepared, f, r);
             boolean groupsOk = true;
             for (int g0 = 0; g0 < p.cols(); g0 += nm.m()) {
                 int dead = 0;
@@ -514,8 +525,9 @@ class PrunerPropertyTest {
         int outliers = (int) floorCount(alpha * rows);
         int b = (int) Math.min(cols, (long) Math.ceil(sparsity * cols / (1 - alpha) - 1e-9));
         List<Integer> pruned = new ArrayList<>();
+        double[][] prepared = p.wPrepared();
         for (int r = 0; r < rows; r++) {
-            if (!untouched(p, f, r)) {
+            if (!untouched(prepared, f, r)) {
                 pruned.add(r);
             }
         }
@@ -654,7 +666,7 @@ class PrunerPropertyTest {
                     }
                     boolean[] dead = new boolean[cols];
                     Arrays.fill(dead, x == zeroX);
-                    Problem p = new Problem(Kind.THANOS_UNSTRUCTURED, spec, w, x, dead, spec.describe()
+                    Problem p = new Problem(Kind.of(spec), spec, w, x, dead, spec.describe()
                             + (w == zeroW ? " zero weights" : " random weights")
                             + (x == zeroX ? " zero inputs" : " random inputs"));
                     Fast fast = runFast(p, w, spec);
