@@ -46,8 +46,8 @@ final class BlockPass implements AutoCloseable {
     private final FloatMatrix up;
     private final FloatMatrix[] scores;
 
-    BlockPass(LlamaModel model, int seqLen, int maxSequences) {
-        this.config = model.config();
+    BlockPass(LlamaConfig config, int seqLen, int maxSequences) {
+        this.config = config;
         this.seqLen = seqLen;
         this.group = sequencesPerStep(seqLen, maxSequences);
         int rows = group * seqLen;

@@ -33,7 +33,7 @@ public final class LlamaCalibration implements CalibrationPass {
         try {
             this.hidden = FloatMatrix.allocate(arena, samples * seqLen, model.config().hiddenSize());
             model.embed(windows, hidden);
-            this.pass = new BlockPass(model, seqLen, samples);
+            this.pass = new BlockPass(model.config(), seqLen, samples);
         } catch (RuntimeException e) {
             arena.close();
             throw e;

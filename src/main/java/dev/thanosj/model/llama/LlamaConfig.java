@@ -154,12 +154,16 @@ public record LlamaConfig(String architecture, int hiddenSize, int intermediateS
             throw new ThanosjException(source + ": use_sliding_window true is not supported for Qwen2ForCausalLM");
         }
         String dtype = f.has("torch_dtype") ? f.text("torch_dtype") : f.has("dtype") ? f.text("dtype") : null;
-        return new LlamaConfig(architecture, hidden, f.positiveInt("intermediate_size"),
-                f.positiveInt("num_hidden_layers"), heads, kvHeads, headDim,
-                f.has("rms_norm_eps") ? f.positiveDouble("rms_norm_eps") : 1e-6,
-                f.has("rope_theta") ? f.positiveDouble("rope_theta") : 10000.0,
-                ropeScaling(f), f.positiveInt("max_position_embeddings"), f.positiveInt("vocab_size"),
-                f.flag("tie_word_embeddings", false), dtype, qwen, slidingWindow);
+        try {
+            return new LlamaConfig(architecture, hidden, f.positiveInt("intermediate_size"),
+                    f.positiveInt("num_hidden_layers"), heads, kvHeads, headDim,
+                    f.has("rms_norm_eps") ? f.positiveDouble("rms_norm_eps") : 1e-6,
+                    f.has("rope_theta") ? f.positiveDouble("rope_theta") : 10000.0,
+                    ropeScaling(f), f.positiveInt("max_position_embeddings"), f.positiveInt("vocab_size"),
+                    f.flag("tie_word_embeddings", false), dtype, qwen, slidingWindow);
+        } catch (IllegalArgumentException e) {
+            throw new ThanosjException(source + ": " + e.getMessage(), e);
+        }
     }
 
     private static String architecture(Fields f) {

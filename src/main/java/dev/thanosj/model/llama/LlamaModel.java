@@ -308,7 +308,7 @@ public final class LlamaModel implements SequentialModel, AutoCloseable {
      * final norm; {@code afterBlock} is told the index of each finished block.
      */
     void decode(FloatMatrix hidden, int sequences, int seqLen, IntConsumer afterBlock) {
-        try (BlockPass pass = new BlockPass(this, seqLen, sequences)) {
+        try (BlockPass pass = new BlockPass(config, seqLen, sequences)) {
             for (int b = 0; b < blocks(); b++) {
                 try (Arena scratch = Arena.ofShared()) {
                     pass.run(blockWeights(b, scratch), hidden, sequences, null, true);

@@ -151,6 +151,10 @@ class LlamaConfigTest {
         ObjectNode noFactor = TinyLlama.config("LlamaForCausalLM");
         noFactor.putObject("rope_scaling").put("rope_type", "llama3");
         assertRefused(noFactor, "rope_scaling: \"factor\" is missing");
+        ObjectNode inverted = TinyLlama.config("LlamaForCausalLM");
+        inverted.putObject("rope_scaling").put("rope_type", "llama3").put("factor", 8.0).put("low_freq_factor", 4.0)
+                .put("high_freq_factor", 1.0).put("original_max_position_embeddings", 8192);
+        assertRefused(inverted, "0 < low_freq_factor < high_freq_factor");
         assertRefused(without(TinyLlama.config("LlamaForCausalLM"), "architectures"), "has no \"architectures\"");
     }
 

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The forward pass against {@link ReferenceLlama} (double precision, straight loops after
@@ -67,6 +68,29 @@ class LlamaForwardTest {
             for (int s = 0; s < sequences.size(); s++) {
                 double[][] expected = reference.logits(sequences.get(s));
                 assertClose(expected, logits.rows(s * 20, (s + 1) * 20), model.toString());
+            }
+        }
+    }
+
+    /** Sequences longer than one attention query block, with no window, a short one and one spanning blocks. */
+    @ParameterizedTest
+    @ValueSource(ints = {0, 5, 130})
+    void longSequencesCrossQueryBlocks(int window) throws IOException {
+        ObjectNode config = TinyLlama.config(window == 0 ? "LlamaForCausalLM" : "MistralForCausalLM");
+        config.put("max_position_embeddings", 256);
+        config.put("num_hidden_layers", 1);
+        if (window > 0) {
+            config.put("sliding_window", window);
+        }
+        Path dir = TinyLlama.write(tmp.resolve("m"), config, 14, 1);
+        int length = BlockPass.QUERY_BLOCK + 40;
+        List<int[]> sequences = TinyLlama.tokens(6, 2, length, 48);
+        try (LlamaModel model = LlamaModel.open(dir); ReferenceLlama reference = new ReferenceLlama(model);
+                Arena arena = Arena.ofConfined()) {
+            FloatMatrix logits = model.logits(sequences, arena);
+            for (int s = 0; s < sequences.size(); s++) {
+                assertClose(reference.logits(sequences.get(s)), logits.rows(s * length, (s + 1) * length),
+                        "window " + window);
             }
         }
     }
