@@ -2,6 +2,7 @@ package dev.thanosj.cli;
 
 import dev.thanosj.ThanosjException;
 import dev.thanosj.concurrent.Workers;
+import dev.thanosj.kernels.KernelsProvider;
 import dev.thanosj.kernels.VectorSupport;
 import dev.thanosj.linalg.Linalg;
 import dev.thanosj.linalg.LinalgProvider;
@@ -22,7 +23,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code thanosj env}: what this machine and JVM offer the library: Java and VM, OS, CPU model and the
- * instruction-set features the kernels care about, the Vector API decision, the linear-algebra provider.
+ * instruction-set features the kernels care about, the Vector API decision and the kernels in use, the
+ * linear-algebra provider.
  * Exits {@value Main#USER_ERROR} (after printing everything else) when a provider forced by a system
  * property cannot be used.
  */
@@ -55,6 +57,7 @@ final class EnvCommand implements Callable<Integer> {
 
         try {
             line(out, "vector api", VectorSupport.status().describe());
+            line(out, "kernels", KernelsProvider.get().description());
         } catch (ThanosjException e) {
             line(out, "vector api", "error: " + e.getMessage());
             err.println("thanosj: " + e.getMessage());

@@ -134,7 +134,7 @@ class MainTest {
         Run run = run("env");
         assertEquals(Main.OK, run.code(), run.err());
         for (String key : List.of("java:", "vm:", "os:", "cpu:", "cpu flags:", "processors:", "max heap:",
-                "vector api:", "linalg:", "threads:")) {
+                "vector api:", "kernels:", "linalg:", "threads:")) {
             assertTrue(run.out().contains(key), key + " missing in\n" + run.out());
         }
     }
