@@ -96,25 +96,33 @@ final class JavaCholesky {
     }
 
     /**
-     * Unblocked Cholesky–Banachiewicz on the lower triangle of the diagonal block d (row by row, each entry a
-     * dot product of two finished rows); d starts at row {@code offset} of a matrix of order {@code order}.
+     * Unblocked Cholesky–Crout on the lower triangle of the diagonal block d, which starts at row
+     * {@code offset} of a matrix of order {@code order}: column by column, each entry below the pivot a dot
+     * product of two finished row prefixes. The dots of one column are independent of each other (row by row,
+     * each would wait for the previous one). Works on a {@code float[]} copy of the block (at most
+     * {@value #NB}² floats), and multiplies by the pivot's reciprocal as LAPACK's SPOTF2 does.
      */
     private static void factorDiagonal(FloatMatrix d, int offset, int order) {
-        MemorySegment seg = d.segment();
         int n = d.rows();
+        float[] w = new float[n * n];
         for (int i = 0; i < n; i++) {
-            long rowI = d.byteOffset(i, 0);
-            for (int j = 0; j < i; j++) {
-                long ij = d.byteOffset(i, j);
-                float s = seg.get(FLOAT, ij) - JavaRows.dot(seg, rowI, seg, d.byteOffset(j, 0), j);
-                seg.set(FLOAT, ij, s / seg.get(FLOAT, d.byteOffset(j, j)));
-            }
-            long ii = d.byteOffset(i, i);
-            float pivot = seg.get(FLOAT, ii) - JavaRows.dot(seg, rowI, seg, rowI, i);
+            MemorySegment.copy(d.segment(), FLOAT, d.byteOffset(i, 0), w, i * n, i + 1);
+        }
+        for (int j = 0; j < n; j++) {
+            int rowJ = j * n;
+            float pivot = w[rowJ + j] - JavaRows.dot(w, rowJ, w, rowJ, j);
             if (!(pivot > 0f)) {
-                throw new NotPositiveDefiniteException(offset + i + 1, order);
+                throw new NotPositiveDefiniteException(offset + j + 1, order);
             }
-            seg.set(FLOAT, ii, (float) Math.sqrt(pivot));
+            float root = (float) Math.sqrt(pivot);
+            w[rowJ + j] = root;
+            float reciprocal = 1f / root;
+            for (int rowI = rowJ + n; rowI < n * n; rowI += n) {
+                w[rowI + j] = (w[rowI + j] - JavaRows.dot(w, rowI, w, rowJ, j)) * reciprocal;
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            MemorySegment.copy(w, i * n, d.segment(), FLOAT, d.byteOffset(i, 0), i + 1);
         }
     }
 

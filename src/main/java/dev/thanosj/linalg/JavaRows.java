@@ -7,6 +7,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -14,8 +15,9 @@ import jdk.incubator.vector.VectorSpecies;
  * Level-1 vector primitives on rows of {@link FloatMatrix} segments (and small {@code float[]} buffers) for
  * the pure-Java provider, plus tiled transposes and the thread split shared by its routines.
  *
- * <p>Loop shape of every primitive: the body runs to {@code SPECIES.loopBound(n)} one vector at a time,
- * a scalar tail finishes. {@link #dot} keeps two independent accumulators so consecutive FMAs do not wait
+ * <p>Loop shape of every primitive: the body runs one vector at a time while a whole vector fits, and one
+ * masked vector finishes the tail (the rows here are short, so a scalar tail of up to L-1 segment accesses
+ * would cost more than the body). {@link #dot} keeps two independent accumulators so consecutive FMAs do not wait
  * on each other (the rows here are short, at most a few hundred floats, so two are enough). The
  * accumulation goes through {@link JavaGemm#madd}, which fuses only on hardware FMA.
  */
@@ -68,17 +70,19 @@ final class JavaRows {
             acc1 = JavaGemm.madd(FloatVector.fromMemorySegment(SPECIES, x, xo + d + L * Float.BYTES, NATIVE),
                     FloatVector.fromMemorySegment(SPECIES, y, yo + d + L * Float.BYTES, NATIVE), acc1);
         }
-        for (; i + L <= n; i += L) {
+        if (i + L <= n) {
             long d = (long) i * Float.BYTES;
             acc0 = JavaGemm.madd(FloatVector.fromMemorySegment(SPECIES, x, xo + d, NATIVE),
                     FloatVector.fromMemorySegment(SPECIES, y, yo + d, NATIVE), acc0);
+            i += L;
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
             long d = (long) i * Float.BYTES;
-            sum += x.get(FLOAT, xo + d) * y.get(FLOAT, yo + d);
+            acc1 = JavaGemm.madd(FloatVector.fromMemorySegment(SPECIES, x, xo + d, NATIVE, m),
+                    FloatVector.fromMemorySegment(SPECIES, y, yo + d, NATIVE, m), acc1);
         }
-        return sum;
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
 
     /** Dot product of n floats at byte offset {@code xo} of x and index {@code yo} of y. */
@@ -93,13 +97,36 @@ final class JavaRows {
             acc1 = JavaGemm.madd(FloatVector.fromMemorySegment(SPECIES, x, d + L * Float.BYTES, NATIVE),
                     FloatVector.fromArray(SPECIES, y, yo + i + L), acc1);
         }
-        for (; i + L <= n; i += L) {
+        if (i + L <= n) {
             acc0 = JavaGemm.madd(FloatVector.fromMemorySegment(SPECIES, x, xo + (long) i * Float.BYTES, NATIVE),
                     FloatVector.fromArray(SPECIES, y, yo + i), acc0);
+            i += L;
+        }
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
+            acc1 = JavaGemm.madd(FloatVector.fromMemorySegment(SPECIES, x, xo + (long) i * Float.BYTES, NATIVE, m),
+                    FloatVector.fromArray(SPECIES, y, yo + i, m), acc1);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Dot product of n floats from index xo of x and index yo of y. */
+    static float dot(float[] x, int xo, float[] y, int yo, int n) {
+        FloatVector acc0 = FloatVector.zero(SPECIES);
+        FloatVector acc1 = acc0;
+        int i = 0;
+        for (; i + 2 * L <= n; i += 2 * L) {
+            acc0 = JavaGemm.madd(FloatVector.fromArray(SPECIES, x, xo + i), FloatVector.fromArray(SPECIES, y, yo + i), acc0);
+            acc1 = JavaGemm.madd(FloatVector.fromArray(SPECIES, x, xo + i + L),
+                    FloatVector.fromArray(SPECIES, y, yo + i + L), acc1);
+        }
+        if (i + L <= n) {
+            acc0 = JavaGemm.madd(FloatVector.fromArray(SPECIES, x, xo + i), FloatVector.fromArray(SPECIES, y, yo + i), acc0);
+            i += L;
         }
         float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
-            sum += x.get(FLOAT, xo + (long) i * Float.BYTES) * y[yo + i];
+            sum += x[xo + i] * y[yo + i];
         }
         return sum;
     }
@@ -113,9 +140,12 @@ final class JavaRows {
             JavaGemm.madd(a, FloatVector.fromMemorySegment(SPECIES, x, xo + d, NATIVE),
                     FloatVector.fromMemorySegment(SPECIES, y, yo + d, NATIVE)).intoMemorySegment(y, yo + d, NATIVE);
         }
-        for (; i < n; i++) {
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
             long d = (long) i * Float.BYTES;
-            y.set(FLOAT, yo + d, y.get(FLOAT, yo + d) + alpha * x.get(FLOAT, xo + d));
+            JavaGemm.madd(a, FloatVector.fromMemorySegment(SPECIES, x, xo + d, NATIVE, m),
+                    FloatVector.fromMemorySegment(SPECIES, y, yo + d, NATIVE, m))
+                    .intoMemorySegment(y, yo + d, NATIVE, m);
         }
     }
 
@@ -127,8 +157,10 @@ final class JavaRows {
             JavaGemm.madd(a, FloatVector.fromMemorySegment(SPECIES, x, xo + (long) i * Float.BYTES, NATIVE),
                     FloatVector.fromArray(SPECIES, y, yo + i)).intoArray(y, yo + i);
         }
-        for (; i < n; i++) {
-            y[yo + i] += alpha * x.get(FLOAT, xo + (long) i * Float.BYTES);
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
+            JavaGemm.madd(a, FloatVector.fromMemorySegment(SPECIES, x, xo + (long) i * Float.BYTES, NATIVE, m),
+                    FloatVector.fromArray(SPECIES, y, yo + i, m)).intoArray(y, yo + i, m);
         }
     }
 
@@ -139,9 +171,10 @@ final class JavaRows {
             long d = xo + (long) i * Float.BYTES;
             FloatVector.fromMemorySegment(SPECIES, x, d, NATIVE).mul(alpha).intoMemorySegment(x, d, NATIVE);
         }
-        for (; i < n; i++) {
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
             long d = xo + (long) i * Float.BYTES;
-            x.set(FLOAT, d, alpha * x.get(FLOAT, d));
+            FloatVector.fromMemorySegment(SPECIES, x, d, NATIVE, m).mul(alpha).intoMemorySegment(x, d, NATIVE, m);
         }
     }
 
@@ -152,9 +185,23 @@ final class JavaRows {
             long d = xo + (long) i * Float.BYTES;
             FloatVector.fromMemorySegment(SPECIES, x, d, NATIVE).div(divisor).intoMemorySegment(x, d, NATIVE);
         }
-        for (; i < n; i++) {
+        if (i < n) {
+            VectorMask<Float> m = SPECIES.indexInRange(i, n);
             long d = xo + (long) i * Float.BYTES;
-            x.set(FLOAT, d, x.get(FLOAT, d) / divisor);
+            FloatVector.fromMemorySegment(SPECIES, x, d, NATIVE, m).div(divisor).intoMemorySegment(x, d, NATIVE, m);
+        }
+    }
+
+    /** Writes the transpose of src ({@code r x c}) into dst ({@code c x r}), tile by tile; modifies dst. */
+    static void transpose(FloatMatrix src, FloatMatrix dst) {
+        float[] t = new float[TILE * TILE];
+        for (int i0 = 0; i0 < src.rows(); i0 += TILE) {
+            int h = Math.min(TILE, src.rows() - i0);
+            for (int j0 = 0; j0 < src.cols(); j0 += TILE) {
+                int w = Math.min(TILE, src.cols() - j0);
+                load(src, i0, j0, h, w, t);
+                storeTransposed(t, h, w, dst, j0, i0);
+            }
         }
     }
 

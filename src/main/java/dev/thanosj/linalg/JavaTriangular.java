@@ -3,8 +3,8 @@ package dev.thanosj.linalg;
 import dev.thanosj.linalg.Linalg.Side;
 import dev.thanosj.linalg.Linalg.Triangle;
 import dev.thanosj.tensor.FloatMatrix;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Blocked TRSM, TRMM and SYRK for the pure-Java provider. Each splits the triangular matrix into diagonal
@@ -20,9 +20,8 @@ final class JavaTriangular {
     static final int NB = 64;
     /** Columns of B that a LEFT diagonal block processes together (their rows stay in L1/L2). */
     private static final int COLUMN_CHUNK = 512;
-    /** Rows of B that a RIGHT diagonal block hands to one task. */
+    /** Rows of B that a RIGHT diagonal block transposes into one scratch panel (one task). */
     private static final int ROW_CHUNK = 256;
-    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
 
     private JavaTriangular() {
     }
@@ -188,105 +187,60 @@ final class JavaTriangular {
         int n = rows.cols();
         int chunks = JavaGemm.ceilDiv(n, COLUMN_CHUNK);
         int useThreads = (long) ib * ib * n >= JavaGemm.PARALLEL_MIN_WORK ? threads : 1;
-        MemorySegment seg = rows.segment();
         JavaRows.forEach(chunks, useThreads, chunk -> {
             int c0 = chunk * COLUMN_CHUNK;
-            int w = Math.min(COLUMN_CHUNK, n - c0);
-            // Forward order when solving with a lower D or multiplying with an upper one: row i then only
-            // reads rows that already hold their final (solve) or original (multiply) values.
-            boolean forward = solve == lowerT;
-            for (int s = 0; s < ib; s++) {
-                int i = forward ? s : ib - 1 - s;
-                long rowI = rows.byteOffset(i, c0);
-                float diag = t(a, trans, i0 + i, i0 + i);
-                if (!solve) {
-                    JavaRows.scale(diag, seg, rowI, w);
-                }
-                int from = lowerT ? 0 : i + 1;
-                int to = lowerT ? i : ib;
-                for (int j = from; j < to; j++) {
-                    float tij = t(a, trans, i0 + i, i0 + j);
-                    JavaRows.axpy(solve ? -tij : tij, seg, rows.byteOffset(j, c0), seg, rowI, w);
-                }
-                if (solve) {
-                    JavaRows.divide(diag, seg, rowI, w);
-                }
-            }
+            applyLeft(solve, a, trans, lowerT, i0, ib, rows, c0, Math.min(COLUMN_CHUNK, n - c0));
         });
     }
 
     /**
-     * Applies the diagonal block {@code D = T[j0:+jb, j0:+jb]} from the right to every row x of
-     * {@code cols} (jb wide): {@code x = x D⁻¹} when {@code solve}, else {@code x = x D}; modifies cols. Each
-     * row is independent; the formulas read D along rows of A (dot or axpy form, whichever is contiguous).
+     * Applies the diagonal block {@code D = T[j0:+jb, j0:+jb]} from the right to every row of {@code cols}
+     * (jb wide): {@code cols = cols D⁻¹} when {@code solve}, else {@code cols = cols D}; modifies cols. A chunk
+     * of rows is transposed into a small scratch panel, where {@code x D = b} becomes {@code Dᵀ xᵀ = bᵀ}: the
+     * same row operations as on the left, now along rows {@value #ROW_CHUNK} long instead of jb.
      */
     private static void rightDiagonal(boolean solve, FloatMatrix a, boolean trans, boolean lowerT, int j0, int jb,
             FloatMatrix cols, int threads) {
         int m = cols.rows();
         int chunks = JavaGemm.ceilDiv(m, ROW_CHUNK);
         int useThreads = (long) jb * jb * m >= JavaGemm.PARALLEL_MIN_WORK ? threads : 1;
-        FloatMatrix d = a.view(j0, j0, jb, jb);
-        MemorySegment dSeg = d.segment();
-        MemorySegment seg = cols.segment();
         JavaRows.forEach(chunks, useThreads, chunk -> {
-            int r1 = Math.min(m, (chunk + 1) * ROW_CHUNK);
-            for (int r = chunk * ROW_CHUNK; r < r1; r++) {
-                long x = cols.byteOffset(r, 0);
-                if (solve) {
-                    solveRow(d, dSeg, trans, lowerT, seg, x, jb);
-                } else {
-                    multiplyRow(d, dSeg, trans, lowerT, seg, x, jb);
-                }
+            int r0 = chunk * ROW_CHUNK;
+            FloatMatrix part = cols.rows(r0, Math.min(m, r0 + ROW_CHUNK));
+            try (Arena scratch = Arena.ofConfined()) {
+                FloatMatrix panel = FloatMatrix.allocate(scratch, jb, part.rows());
+                JavaRows.transpose(part, panel);
+                applyLeft(solve, a, !trans, !lowerT, j0, jb, panel, 0, part.rows());
+                JavaRows.transpose(panel, part);
             }
         });
     }
 
-    /** {@code x = x T⁻¹} for one row x (jb floats at byte x of seg), T being d or dᵀ; modifies x. */
-    private static void solveRow(FloatMatrix d, MemorySegment dSeg, boolean trans, boolean lowerT, MemorySegment seg,
-            long x, int jb) {
-        for (int s = 0; s < jb; s++) {
-            int j = lowerT ? jb - 1 - s : s;
-            long xj = x + (long) j * Float.BYTES;
-            float djj = dSeg.get(FLOAT, d.byteOffset(j, j));
-            if (trans) {
-                // T[l][j] = d[j][l]: x[j] = (x[j] - sum over l after j (lower T) or before j (upper T)) / d[j][j]
-                int from = lowerT ? j + 1 : 0;
-                int len = lowerT ? jb - j - 1 : j;
-                float sum = JavaRows.dot(seg, x + (long) from * Float.BYTES, dSeg, d.byteOffset(j, from), len);
-                seg.set(FLOAT, xj,
-                        (seg.get(FLOAT, xj) - sum) / djj);
-            } else {
-                // T = d: once x[j] is final, remove its share x[j] * d[j][l] from the x[l] still to solve
-                float xjv = seg.get(FLOAT, xj) / djj;
-                seg.set(FLOAT, xj, xjv);
-                int from = lowerT ? 0 : j + 1;
-                int len = lowerT ? j : jb - j - 1;
-                JavaRows.axpy(-xjv, dSeg, d.byteOffset(j, from), seg, x + (long) from * Float.BYTES, len);
+    /**
+     * {@code rows[:, c0:+w] = D⁻¹ rows[:, c0:+w]} (solve) or {@code D rows[:, c0:+w]}, with
+     * {@code D = T[i0:+ib, i0:+ib]}, one row operation at a time; modifies rows.
+     */
+    private static void applyLeft(boolean solve, FloatMatrix a, boolean trans, boolean lowerT, int i0, int ib,
+            FloatMatrix rows, int c0, int w) {
+        MemorySegment seg = rows.segment();
+        // Forward order when solving with a lower D or multiplying with an upper one: row i then only reads rows
+        // that already hold their final (solve) or original (multiply) values.
+        boolean forward = solve == lowerT;
+        for (int s = 0; s < ib; s++) {
+            int i = forward ? s : ib - 1 - s;
+            long rowI = rows.byteOffset(i, c0);
+            float diag = t(a, trans, i0 + i, i0 + i);
+            if (!solve) {
+                JavaRows.scale(diag, seg, rowI, w);
             }
-        }
-    }
-
-    /** {@code x = x T} for one row x (jb floats at byte x of seg), T being d or dᵀ; modifies x. */
-    private static void multiplyRow(FloatMatrix d, MemorySegment dSeg, boolean trans, boolean lowerT,
-            MemorySegment seg, long x, int jb) {
-        for (int s = 0; s < jb; s++) {
-            if (trans) {
-                // x[j] = sum over l of x[l] d[j][l], l in [j, jb) for lower T, [0, j] for upper T
-                int j = lowerT ? s : jb - 1 - s;
-                int from = lowerT ? j : 0;
-                int len = lowerT ? jb - j : j + 1;
-                float v = JavaRows.dot(seg, x + (long) from * Float.BYTES, dSeg, d.byteOffset(j, from), len);
-                seg.set(FLOAT, x + (long) j * Float.BYTES, v);
-            } else {
-                // x[l] spreads x[l] * d[l][j] to every j it reaches: j <= l for lower T, j >= l for upper T
-                int l = lowerT ? s : jb - 1 - s;
-                long xl = x + (long) l * Float.BYTES;
-                float v = seg.get(FLOAT, xl);
-                seg.set(FLOAT, xl,
-                        v * dSeg.get(FLOAT, d.byteOffset(l, l)));
-                int from = lowerT ? 0 : l + 1;
-                int len = lowerT ? l : jb - l - 1;
-                JavaRows.axpy(v, dSeg, d.byteOffset(l, from), seg, x + (long) from * Float.BYTES, len);
+            int from = lowerT ? 0 : i + 1;
+            int to = lowerT ? i : ib;
+            for (int j = from; j < to; j++) {
+                float tij = t(a, trans, i0 + i, i0 + j);
+                JavaRows.axpy(solve ? -tij : tij, seg, rows.byteOffset(j, c0), seg, rowI, w);
+            }
+            if (solve) {
+                JavaRows.divide(diag, seg, rowI, w);
             }
         }
     }
