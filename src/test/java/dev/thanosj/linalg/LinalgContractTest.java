@@ -154,7 +154,7 @@ class LinalgContractTest {
         }
     }
 
-    private static void checkGemm(Linalg la, int m, int n, int k, boolean transA, boolean transB, float alpha,
+    static void checkGemm(Linalg la, int m, int n, int k, boolean transA, boolean transB, float alpha,
             float beta, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         try (Arena arena = arena(rnd)) {
@@ -196,7 +196,7 @@ class LinalgContractTest {
         checkSyrk(la, 300, 40, false, 1f, 1f, true, 13);
     }
 
-    private static void checkSyrk(Linalg la, int n, int k, boolean transA, float alpha, float beta, boolean symmetricC,
+    static void checkSyrk(Linalg la, int n, int k, boolean transA, float alpha, float beta, boolean symmetricC,
             long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         try (Arena arena = arena(rnd)) {
@@ -240,7 +240,7 @@ class LinalgContractTest {
         checkPotrf(la, 257, Triangle.UPPER, 22);
     }
 
-    private static void checkPotrf(Linalg la, int n, Triangle uplo, long seed) {
+    static void checkPotrf(Linalg la, int n, Triangle uplo, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         boolean lower = uplo == Triangle.LOWER;
         try (Arena arena = arena(rnd)) {
@@ -266,7 +266,7 @@ class LinalgContractTest {
         checkPotri(la, 260, Triangle.UPPER, 32);
     }
 
-    private static void checkPotri(Linalg la, int n, Triangle uplo, long seed) {
+    static void checkPotri(Linalg la, int n, Triangle uplo, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         boolean lower = uplo == Triangle.LOWER;
         try (Arena arena = arena(rnd)) {
@@ -306,7 +306,7 @@ class LinalgContractTest {
     }
 
     /** Sets entry (p, p) of an SPD matrix to {@code pivot}: minors 1..p stay positive, minor p+1 does not. */
-    private static void checkNotPositiveDefinite(Linalg la, int n, int p, Triangle uplo, float pivot) {
+    static void checkNotPositiveDefinite(Linalg la, int n, int p, Triangle uplo, float pivot) {
         SplittableRandom rnd = new SplittableRandom(n * 31L + p);
         try (Arena arena = Arena.ofShared()) {
             double[][] spd = spd(rnd, n);
@@ -345,7 +345,7 @@ class LinalgContractTest {
     }
 
     /** variant bits: 1 = RIGHT, 2 = UPPER, 4 = transposed. The other triangle of A holds NaN. */
-    private static void checkTriangular(Linalg la, boolean solve, int m, int n, int variant, float alpha, long seed) {
+    static void checkTriangular(Linalg la, boolean solve, int m, int n, int variant, float alpha, long seed) {
         Side side = (variant & 1) != 0 ? Side.RIGHT : Side.LEFT;
         Triangle uplo = (variant & 2) != 0 ? Triangle.UPPER : Triangle.LOWER;
         boolean transA = (variant & 4) != 0;
@@ -405,7 +405,7 @@ class LinalgContractTest {
         checkPosv(la, 200, 33, 52);
     }
 
-    private static void checkPosv(Linalg la, int k, int nrhs, long seed) {
+    static void checkPosv(Linalg la, int k, int nrhs, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         try (Arena arena = arena(rnd)) {
             double[][] spd = spd(rnd, k);
