@@ -5,6 +5,7 @@ import dev.thanosj.linalg.Linalg.Triangle;
 import dev.thanosj.tensor.FloatMatrix;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 /**
  * Cholesky factorisation, the SPD inverse from the factor, and small SPD solves for the pure-Java provider,
@@ -104,10 +105,7 @@ final class JavaCholesky {
      */
     private static void factorDiagonal(FloatMatrix d, int offset, int order) {
         int n = d.rows();
-        float[] w = new float[n * n];
-        for (int i = 0; i < n; i++) {
-            MemorySegment.copy(d.segment(), FLOAT, d.byteOffset(i, 0), w, i * n, i + 1);
-        }
+        float[] w = JavaRows.lowerToArray(d);
         for (int j = 0; j < n; j++) {
             int rowJ = j * n;
             float pivot = w[rowJ + j] - JavaRows.dot(w, rowJ, w, rowJ, j);
@@ -121,9 +119,7 @@ final class JavaCholesky {
                 w[rowI + j] = (w[rowI + j] - JavaRows.dot(w, rowI, w, rowJ, j)) * reciprocal;
             }
         }
-        for (int i = 0; i < n; i++) {
-            MemorySegment.copy(w, i * n, d.segment(), FLOAT, d.byteOffset(i, 0), i + 1);
-        }
+        JavaRows.lowerFromArray(w, d);
     }
 
     /** Inverts the lower triangular l in place (LAPACK STRTRI, lower, non-unit, blocks from the bottom). */
@@ -144,26 +140,27 @@ final class JavaCholesky {
     }
 
     /**
-     * Inverts the small lower triangular d in place, row by row: {@code X[i][i] = 1 / d[i][i]} and
-     * {@code X[i][0:i] = -(sum over l < i of d[i][l] X[l][0:i]) / d[i][i]}, rows above i being inverted already.
+     * Inverts the small lower triangular d in place, row by row on a {@code float[]} copy:
+     * {@code X[i][i] = 1 / d[i][i]} and {@code X[i][0:i] = -(sum over l < i of d[i][l] X[l][0:i]) / d[i][i]},
+     * rows above i being inverted already.
      */
     private static void invertDiagonal(FloatMatrix d) {
-        MemorySegment seg = d.segment();
         int n = d.rows();
+        float[] w = JavaRows.lowerToArray(d);
         float[] x = new float[n];
         for (int i = 0; i < n; i++) {
-            java.util.Arrays.fill(x, 0, i, 0f);
-            long rowI = d.byteOffset(i, 0);
+            int rowI = i * n;
+            Arrays.fill(x, 0, i, 0f);
             for (int l = 0; l < i; l++) {
-                JavaRows.axpy(seg.get(FLOAT, d.byteOffset(i, l)), seg, d.byteOffset(l, 0), x, 0, l + 1);
+                JavaRows.axpy(w[rowI + l], w, l * n, x, 0, l + 1);
             }
-            float inv = 1f / seg.get(FLOAT, d.byteOffset(i, i));
+            float inv = 1f / w[rowI + i];
             for (int j = 0; j < i; j++) {
-                x[j] *= -inv;
+                w[rowI + j] = -x[j] * inv;
             }
-            MemorySegment.copy(x, 0, seg, FLOAT, rowI, i);
-            seg.set(FLOAT, d.byteOffset(i, i), inv);
+            w[rowI + i] = inv;
         }
+        JavaRows.lowerFromArray(w, d);
     }
 
     /**
@@ -194,14 +191,18 @@ final class JavaCholesky {
 
     /** The lower triangle of {@code DᵀD} for the small lower triangular d, in place, row by row from the top. */
     private static void lauumDiagonal(FloatMatrix d) {
-        MemorySegment seg = d.segment();
         int n = d.rows();
+        float[] w = JavaRows.lowerToArray(d);
         for (int i = 0; i < n; i++) {
-            long rowI = d.byteOffset(i, 0);
-            JavaRows.scale(seg.get(FLOAT, d.byteOffset(i, i)), seg, rowI, i + 1);
+            int rowI = i * n;
+            float dii = w[rowI + i];
+            for (int j = 0; j <= i; j++) {
+                w[rowI + j] *= dii;
+            }
             for (int k = i + 1; k < n; k++) {
-                JavaRows.axpy(seg.get(FLOAT, d.byteOffset(k, i)), seg, d.byteOffset(k, 0), seg, rowI, i + 1);
+                JavaRows.axpy(w[k * n + i], w, k * n, w, rowI, i + 1);
             }
         }
+        JavaRows.lowerFromArray(w, d);
     }
 }

@@ -58,33 +58,6 @@ final class JavaRows {
         }
     }
 
-    /** Dot product of n floats at byte offsets {@code xo} of x and {@code yo} of y. */
-    static float dot(MemorySegment x, long xo, MemorySegment y, long yo, int n) {
-        FloatVector acc0 = FloatVector.zero(SPECIES);
-        FloatVector acc1 = acc0;
-        int i = 0;
-        for (; i + 2 * L <= n; i += 2 * L) {
-            long d = (long) i * Float.BYTES;
-            acc0 = JavaGemm.madd(FloatVector.fromMemorySegment(SPECIES, x, xo + d, NATIVE),
-                    FloatVector.fromMemorySegment(SPECIES, y, yo + d, NATIVE), acc0);
-            acc1 = JavaGemm.madd(FloatVector.fromMemorySegment(SPECIES, x, xo + d + L * Float.BYTES, NATIVE),
-                    FloatVector.fromMemorySegment(SPECIES, y, yo + d + L * Float.BYTES, NATIVE), acc1);
-        }
-        if (i + L <= n) {
-            long d = (long) i * Float.BYTES;
-            acc0 = JavaGemm.madd(FloatVector.fromMemorySegment(SPECIES, x, xo + d, NATIVE),
-                    FloatVector.fromMemorySegment(SPECIES, y, yo + d, NATIVE), acc0);
-            i += L;
-        }
-        if (i < n) {
-            VectorMask<Float> m = SPECIES.indexInRange(i, n);
-            long d = (long) i * Float.BYTES;
-            acc1 = JavaGemm.madd(FloatVector.fromMemorySegment(SPECIES, x, xo + d, NATIVE, m),
-                    FloatVector.fromMemorySegment(SPECIES, y, yo + d, NATIVE, m), acc1);
-        }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-    }
-
     /** Dot product of n floats at byte offset {@code xo} of x and index {@code yo} of y. */
     static float dot(MemorySegment x, long xo, float[] y, int yo, int n) {
         FloatVector acc0 = FloatVector.zero(SPECIES);
@@ -161,6 +134,37 @@ final class JavaRows {
             VectorMask<Float> m = SPECIES.indexInRange(i, n);
             JavaGemm.madd(a, FloatVector.fromMemorySegment(SPECIES, x, xo + (long) i * Float.BYTES, NATIVE, m),
                     FloatVector.fromArray(SPECIES, y, yo + i, m)).intoArray(y, yo + i, m);
+        }
+    }
+
+    /** {@code y += alpha * x} over n floats from index xo of x and index yo of y; modifies y. */
+    static void axpy(float alpha, float[] x, int xo, float[] y, int yo, int n) {
+        FloatVector a = FloatVector.broadcast(SPECIES, alpha);
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            JavaGemm.madd(a, FloatVector.fromArray(SPECIES, x, xo + i), FloatVector.fromArray(SPECIES, y, yo + i))
+                    .intoArray(y, yo + i);
+        }
+        for (; i < n; i++) {
+            y[yo + i] += alpha * x[xo + i];
+        }
+    }
+
+    /** Copies the lower triangle (diagonal included) of the square d into w, row i at index {@code i * n}. */
+    static float[] lowerToArray(FloatMatrix d) {
+        int n = d.rows();
+        float[] w = new float[n * n];
+        for (int i = 0; i < n; i++) {
+            MemorySegment.copy(d.segment(), FLOAT, d.byteOffset(i, 0), w, i * n, i + 1);
+        }
+        return w;
+    }
+
+    /** Writes the lower triangle (diagonal included) of w, laid out as {@link #lowerToArray} does, into d. */
+    static void lowerFromArray(float[] w, FloatMatrix d) {
+        int n = d.rows();
+        for (int i = 0; i < n; i++) {
+            MemorySegment.copy(w, i * n, d.segment(), FLOAT, d.byteOffset(i, 0), i + 1);
         }
     }
 
