@@ -14,17 +14,20 @@ import dev.thanosj.tensor.FloatMatrix;
 final class JavaLinalg extends CheckedLinalg {
     private volatile int threads = Workers.threads();
 
+    /** {@code java}; modifies nothing. */
     @Override
     public String name() {
         return "java";
     }
 
+    /** Vector width, FMA and threads, e.g. {@code pure Java (Vector API 512-bit, FMA) threads=2}; modifies nothing. */
     @Override
     public String description() {
         return "pure Java (Vector API " + JavaGemm.SPECIES.vectorBitSize() + "-bit" + (JavaGemm.FMA ? ", FMA" : "")
                 + ") threads=" + threads;
     }
 
+    /** Threads one call may use (the worker pool's size until {@link #setThreads} says otherwise); modifies nothing. */
     @Override
     public int threads() {
         return threads;
