@@ -56,7 +56,7 @@ final class TinyLlama {
     }
 
     /**
-     * {@code config} with Llama 3's rope scaling (factor 8, original context 160): with theta 10000 and head
+     * {@code config} with Llama 3's rope scaling (factor 8, original context 160, now 256): with theta 10000 and head
      * width 8 the wavelengths 6.3, 63, 628 and 6283 fall in the kept, smoothed, divided and divided bands.
      */
     static ObjectNode withLlama3Scaling(ObjectNode config) {
@@ -66,6 +66,7 @@ final class TinyLlama {
         s.put("low_freq_factor", 1.0);
         s.put("high_freq_factor", 4.0);
         s.put("original_max_position_embeddings", 160);
+        config.put("max_position_embeddings", 256);
         return config;
     }
 
