@@ -24,6 +24,19 @@ class PrunerFixtureTest {
         return PruningFixture.names();
     }
 
+    /** Input columns that are zero in every token (the dead inputs, {@code H_jj == 0}). */
+    private static int zeroColumns(double[][] x) {
+        int dead = 0;
+        for (int c = 0; c < x[0].length; c++) {
+            boolean zero = true;
+            for (double[] token : x) {
+                zero &= token[c] == 0;
+            }
+            dead += zero ? 1 : 0;
+        }
+        return dead;
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("fixtures")
     void fastPrunerReproducesTheFixture(String name) {
@@ -44,6 +57,9 @@ class PrunerFixtureTest {
             assertEquals(Compare.zeros(f.expected()), result.zeros(), name + ": zeros reported");
             assertEquals(f.rows(), result.rows());
             assertEquals(f.cols(), result.cols());
+            if (f.spec().needsHessian()) {
+                assertEquals(zeroColumns(f.inputs()), result.deadInputs(), name + ": dead inputs reported");
+            }
         }
     }
 }
