@@ -56,7 +56,7 @@ final class CompareCommand implements Callable<Integer> {
     boolean json;
 
     @Mixin
-    BertJob job;
+    TextOptions job;
 
     /** One cell of the comparison. */
     record Row(String method, String pattern, String spec, Double fidelity, Double sparsity, Double seconds, String note) {
@@ -67,7 +67,7 @@ final class CompareCommand implements Callable<Integer> {
         job.validate();
         List<Method> ms = methods.stream().map(Method::parse).toList();
         List<Pattern> ps = patterns.stream().map(CompareCommand::parsePattern).toList();
-        Path modelFile = BertJob.modelFile(model);
+        Path modelFile = TextOptions.modelFile(model);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         List<Row> rows = new ArrayList<>();
@@ -76,8 +76,8 @@ final class CompareCommand implements Callable<Integer> {
              BertEncoder encoder = BertEncoder.of(onnx)) {
             TokenBatch calibration = job.calibrationBatch(tok);
             TokenBatch heldOut = job.evaluationBatch(tok);
-            BertJob.requireCompatible(encoder, calibration, modelFile);
-            BertJob.requireCompatible(encoder, heldOut, modelFile);
+            TextOptions.requireCompatible(encoder, calibration, modelFile);
+            TextOptions.requireCompatible(encoder, heldOut, modelFile);
             for (Pattern p : ps) {
                 for (Method m : ms) {
                     PruneSpec s;

@@ -4,6 +4,11 @@ import dev.thanosj.io.AtomicOutput;
 import dev.thanosj.model.bert.BertEncoder;
 import dev.thanosj.model.bert.BertEvaluation;
 import dev.thanosj.model.bert.BertPruning;
+import dev.thanosj.model.llama.LlamaCalibration;
+import dev.thanosj.model.llama.LlamaModel;
+import dev.thanosj.model.llama.LlamaTokenizer;
+import dev.thanosj.model.llama.MemoryPlan;
+import dev.thanosj.model.llama.Perplexity;
 import dev.thanosj.model.onnx.OnnxModel;
 import dev.thanosj.model.pipeline.CalibrationPass;
 import dev.thanosj.model.pipeline.SequentialPruner;
@@ -11,7 +16,9 @@ import dev.thanosj.model.text.TokenBatch;
 import dev.thanosj.model.text.Tokenizer;
 import dev.thanosj.prune.PruneSpec;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -32,12 +39,14 @@ import picocli.CommandLine.Spec;
  * pruned model (atomically) and a JSON report next to it, and prints the fidelity to the dense model.
  */
 @Command(name = "prune", mixinStandardHelpOptions = true,
-        description = "Prune a model (default: the bundled all-MiniLM-L6-v2 ONNX) and evaluate it.")
+        description = {"Prune a model and evaluate it: an ONNX BERT file (default: the bundled all-MiniLM-L6-v2),"
+                + " or a Hugging Face Llama/Mistral/Qwen2 checkpoint folder (then --output is a folder and"
+                + " --eval-text gives the perplexity)."})
 final class PruneCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "FILE.onnx", description = "the model (default: bundled MiniLM)")
+    @Option(names = "--model", paramLabel = "FILE.onnx|DIR", description = "the model (default: bundled MiniLM)")
     Path model;
 
     @Option(names = "--output", required = true, paramLabel = "OUT.onnx", description = "the pruned model")
@@ -47,13 +56,16 @@ final class PruneCommand implements Callable<Integer> {
     SpecOptions specOptions;
 
     @Mixin
-    BertJob job;
+    TextOptions job;
 
     @Override
     public Integer call() {
         PruneSpec pruneSpec = specOptions.spec();
         job.validate();
-        Path modelFile = BertJob.modelFile(model);
+        if (model != null && Files.isDirectory(model)) {
+            return pruneDecoder(pruneSpec);
+        }
+        Path modelFile = TextOptions.modelFile(model);
         AtomicOutput.requireDistinct(modelFile, output, "--output");
         Path reportFile = reportPath(output);
         PrintWriter out = spec.commandLine().getOut();
@@ -62,7 +74,7 @@ final class PruneCommand implements Callable<Integer> {
              BertEncoder encoder = BertEncoder.of(onnx);
              BertPruning pruning = new BertPruning(encoder)) {
             TokenBatch calibration = job.calibrationBatch(tok);
-            BertJob.requireCompatible(encoder, calibration, modelFile);
+            TextOptions.requireCompatible(encoder, calibration, modelFile);
             SequentialPruner.Report report;
             try (CalibrationPass pass = pruning.calibration(calibration); ProgressBar bar = progressBar(pruning.blocks())) {
                 report = SequentialPruner.prune(pruning, pass, pruneSpec, (b, n, layers) -> {
@@ -89,7 +101,7 @@ final class PruneCommand implements Callable<Integer> {
             json.put("output", output.toString());
             json.put("spec", report.spec());
             json.put("calibration", Map.of("text", job.calibrationSource(), "samples", calibration.size(),
-                    "seqLen", job.seqLen, "seed", job.seed));
+                    "seqLen", job.bertSeqLen(), "seed", job.seed));
             json.put("fidelity", Map.of("java", javaFidelity, "onnxruntime", ortFidelity, "documents", heldOut.size()));
             json.put("sparsity", report.sparsity());
             json.put("seconds", report.seconds());
@@ -100,7 +112,53 @@ final class PruneCommand implements Callable<Integer> {
         return Main.OK;
     }
 
-    /** {@code OUT.onnx} → {@code OUT.report.json} beside it. */
+    /** Prunes a Hugging Face decoder checkpoint folder (Llama, Mistral, Qwen2) into the folder {@code --output}. */
+    private int pruneDecoder(PruneSpec pruneSpec) {
+        AtomicOutput.requireDistinct(model, output, "--output");
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        try (LlamaModel llama = LlamaModel.open(model); LlamaTokenizer tok = LlamaTokenizer.open(model)) {
+            int seqLen = llama.config().seqLen(job.seqLen);
+            MemoryPlan plan = MemoryPlan.of(llama.config(), job.samples, seqLen);
+            err.println(plan.describe());
+            plan.check();
+            int[] tokens = tok.encode(job.calibrationText());
+            List<int[]> windows = LlamaCalibration.windows(tokens, job.samples, seqLen, job.seed, job.calibrationSource());
+            SequentialPruner.Report report;
+            try (LlamaCalibration pass = LlamaCalibration.of(llama, windows); ProgressBar bar = progressBar(llama.blocks())) {
+                report = SequentialPruner.prune(llama, pass, pruneSpec, (b, n, layers) -> {
+                    bar.step();
+                    bar.refresh();
+                });
+            }
+            llama.save(output);
+            Reports.printLayers(out, report);
+            out.printf(Locale.ROOT, "%s: sparsity %.4f of the Linears, %.1f s%n", report.spec(), report.sparsity(),
+                    report.seconds());
+            Map<String, Object> json = new LinkedHashMap<>();
+            json.put("model", model.toString());
+            json.put("output", output.toString());
+            json.put("architecture", llama.config().architecture());
+            json.put("spec", report.spec());
+            json.put("calibration", Map.of("text", job.calibrationSource(), "samples", windows.size(),
+                    "seqLen", seqLen, "seed", job.seed));
+            if (job.evalText != null) {
+                Perplexity.Result ppl = Perplexity.evaluate(llama, job.evalText, seqLen);
+                out.printf(Locale.ROOT, "perplexity on %s: %.4f (%d windows of %d tokens)%n", job.evalText,
+                        ppl.perplexity(), ppl.windows(), seqLen);
+                json.put("perplexity", ppl);
+            }
+            json.put("sparsity", report.sparsity());
+            json.put("seconds", report.seconds());
+            json.put("layers", report.layers());
+            Path reportFile = reportPath(output);
+            Reports.writeJson(reportFile, json);
+            out.printf(Locale.ROOT, "wrote %s and %s%n", output, reportFile);
+        }
+        return Main.OK;
+    }
+
+    /** {@code OUT.onnx} (or a folder {@code OUT}) → {@code OUT.report.json} beside it. */
     static Path reportPath(Path output) {
         String name = output.getFileName().toString();
         int dot = name.lastIndexOf('.');

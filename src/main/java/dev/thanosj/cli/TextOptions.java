@@ -12,11 +12,11 @@ import java.util.List;
 import picocli.CommandLine.Option;
 
 /**
- * The inputs of the BERT (ONNX) commands: the model file (default: the bundled MiniLM), its tokenizer,
- * and the calibration and evaluation text (default: the English Europarl documents, split so the two never
- * share a document).
+ * The text options of the model commands: the tokenizer of an ONNX BERT (default: the bundled MiniLM's),
+ * the calibration and evaluation text (default: the English Europarl documents, split so the two never
+ * share a document), how much of it to use, and the helpers that turn it into token batches.
  */
-final class BertJob {
+final class TextOptions {
     @Option(names = "--tokenizer", paramLabel = "tokenizer.json",
             description = "the model's tokenizer (default: the bundled MiniLM's)")
     Path tokenizer;
@@ -28,8 +28,9 @@ final class BertJob {
     @Option(names = "--samples", description = "calibration documents drawn (default ${DEFAULT-VALUE})")
     int samples = 128;
 
-    @Option(names = "--seq-len", description = "tokens per document at most (default ${DEFAULT-VALUE})")
-    int seqLen = Tokenizer.DEFAULT_MAX_LENGTH;
+    @Option(names = "--seq-len", description = "tokens per sample (default: 128 for BERT; min(2048, the model's"
+            + " maximum) for decoder models)")
+    Integer seqLen;
 
     @Option(names = "--seed", description = "seed of the calibration draw (default ${DEFAULT-VALUE})")
     long seed;
@@ -59,13 +60,18 @@ final class BertJob {
         if (evalSamples < 1) {
             throw new ThanosjException("--eval-samples must be at least 1, got " + evalSamples);
         }
-        if (seqLen < 2) {
+        if (seqLen != null && seqLen < 2) {
             throw new ThanosjException("--seq-len must be at least 2 (room for [CLS] and [SEP]), got " + seqLen);
         }
     }
 
     Tokenizer openTokenizer() {
-        return tokenizer == null ? MiniLm.tokenizer(seqLen) : Tokenizer.fromFile(tokenizer, seqLen);
+        return tokenizer == null ? MiniLm.tokenizer(bertSeqLen()) : Tokenizer.fromFile(tokenizer, bertSeqLen());
+    }
+
+    /** Tokens per document for a BERT: {@code --seq-len}, default {@value Tokenizer#DEFAULT_MAX_LENGTH}. */
+    int bertSeqLen() {
+        return seqLen == null ? Tokenizer.DEFAULT_MAX_LENGTH : seqLen;
     }
 
     /** The calibration batch: {@code --samples} documents drawn with {@code --seed}, tokenized. */
@@ -78,6 +84,12 @@ final class BertJob {
     TokenBatch evaluationBatch(Tokenizer tok) {
         List<String> docs = evalText == null ? CalibrationText.defaultEvaluation() : CalibrationText.read(evalText);
         return tok.encode(CalibrationText.sample(docs, evalSamples, 0));
+    }
+
+    /** The calibration text as one string (documents separated by blank lines), for decoder models. */
+    String calibrationText() {
+        return calibration == null ? String.join("\n\n", CalibrationText.defaultCalibration())
+                : String.join("\n\n", CalibrationText.read(calibration));
     }
 
     /** Where the calibration text came from, for reports. */
