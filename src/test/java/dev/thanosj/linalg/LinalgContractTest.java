@@ -418,11 +418,12 @@ class LinalgContractTest {
             String what = "posv k=" + k + " nrhs=" + nrhs;
             assertClose(what, expected, b.view, uniform(k, nrhs, 64 * (k + 3) * U * maxAbs(expected)));
             double[][] l = LinalgOracle.choleskyLower(spd);
+            double factorTolerance = 64 * (k + 3) * U * maxAbs(l);
             FloatMatrix factor = a.view;
             for (int i = 0; i < k; i++) {
                 for (int j = 0; j <= i; j++) {
                     double err = Math.abs(factor.get(i, j) - l[i][j]);
-                    if (!(err <= 64 * (k + 3) * U * maxAbs(l))) {
+                    if (!(err <= factorTolerance)) {
                         fail(what + ": factor (" + i + ", " + j + ") is " + factor.get(i, j) + ", expected " + l[i][j]);
                     }
                 }
@@ -474,6 +475,65 @@ class LinalgContractTest {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             fail(e);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("providers")
+    void posvBatchSolvesEveryPairOnTheWorkerPool(Provider provider) {
+        Linalg la = provider.get();
+        int saved = la.threads();
+        try (Arena arena = Arena.ofShared()) {
+            SplittableRandom rnd = new SplittableRandom(62);
+            List<FloatMatrix> as = new ArrayList<>();
+            List<FloatMatrix> bs = new ArrayList<>();
+            List<double[][]> expected = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                int k = 1 + rnd.nextInt(40);
+                double[][] spd = spd(rnd, k);
+                FloatMatrix a = FloatMatrix.allocate(arena, k, k);
+                fillTriangle(a, spd, true);
+                fillTriangle(a, spd, false);
+                FloatMatrix b = random(arena, rnd, k, 1 + rnd.nextInt(2));
+                expected.add(LinalgOracle.solve(spd, toDouble(b)));
+                as.add(a);
+                bs.add(b);
+            }
+            la.posvBatch(as, bs);
+            assertEquals(saved, la.threads(), "posvBatch restores the provider's threads");
+            for (int i = 0; i < as.size(); i++) {
+                int k = as.get(i).rows();
+                assertClose("posvBatch #" + i, expected.get(i), bs.get(i),
+                        uniform(k, bs.get(i).cols(), 64 * (k + 3) * U * maxAbs(expected.get(i))));
+            }
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> la.posvBatch(as, bs.subList(0, 3)));
+            assertTrue(e.getMessage().contains("posvBatch"), e.getMessage());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("providers")
+    void emptyMatricesAreNoOps(Provider provider) {
+        Linalg la = provider.get();
+        try (Arena arena = Arena.ofConfined()) {
+            FloatMatrix a05 = FloatMatrix.allocate(arena, 0, 5);
+            FloatMatrix a50 = FloatMatrix.allocate(arena, 5, 0);
+            FloatMatrix a00 = FloatMatrix.allocate(arena, 0, 0);
+            FloatMatrix a55 = FloatMatrix.allocate(arena, 5, 5);
+            a55.fill(3f);
+            la.gemm(false, false, 1f, a05, a55, 0f, a05);
+            la.gemm(false, false, 1f, a55, a50, 0f, a50);
+            la.gemm(true, false, 2f, a05, a05, 0.5f, a55);
+            assertEquals(1.5f, a55.get(4, 4), "k = 0: C = beta C");
+            la.syrk(false, 1f, a00, 0f, a00);
+            la.syrk(true, 1f, a05, 2f, a55);
+            assertEquals(3f, a55.get(0, 4), "k = 0: C = beta C");
+            la.potrf(Triangle.LOWER, a00);
+            la.potri(Triangle.UPPER, a00);
+            la.trsm(Side.LEFT, Triangle.LOWER, false, 1f, a55, a50);
+            la.trmm(Side.RIGHT, Triangle.UPPER, true, 1f, a00, a50);
+            la.posv(a00, FloatMatrix.allocate(arena, 0, 3));
         }
     }
 
