@@ -31,7 +31,7 @@ public final class LlamaCalibration implements CalibrationPass {
         this.samples = windows.size();
         this.seqLen = LlamaModel.equalLength(windows);
         try {
-            this.hidden = FloatMatrix.allocate(arena, samples * seqLen, model.config().hiddenSize());
+            this.hidden = FloatMatrix.allocate(arena, Math.multiplyExact(samples, seqLen), model.config().hiddenSize());
             model.embed(windows, hidden);
             this.pass = new BlockPass(model.config(), seqLen, samples);
         } catch (RuntimeException e) {
