@@ -120,7 +120,8 @@ class LinalgContractTest {
         checkGemm(la, 150, 530, 300, false, false, 1f, 0f, 1);
         checkGemm(la, 290, 41, 257, true, true, -0.5f, 1f, 2);
         checkGemm(la, 7, 600, 520, true, false, 2f, -1f, 3);
-        checkGemm(la, 530, 33, 129, false, true, 1f, 0.5f, 4);
+        checkGemm(la, 530, 33, 129, false, true, 1f, 0.5f, 5);
+        checkGemm(la, 200, 200, 200, true, false, 1f, 0.5f, 8);
     }
 
     @ParameterizedTest
@@ -157,7 +158,7 @@ class LinalgContractTest {
     static void checkGemm(Linalg la, int m, int n, int k, boolean transA, boolean transB, float alpha,
             float beta, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
-        try (Arena arena = arena(rnd)) {
+        try (Arena arena = arena(seed)) {
             Placed a = Placed.random(arena, rnd, transA ? k : m, transA ? m : k);
             Placed b = Placed.random(arena, rnd, transB ? n : k, transB ? k : n);
             Placed c = beta == 0f ? Placed.nan(arena, rnd, m, n) : Placed.random(arena, rnd, m, n);
@@ -199,7 +200,7 @@ class LinalgContractTest {
     static void checkSyrk(Linalg la, int n, int k, boolean transA, float alpha, float beta, boolean symmetricC,
             long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
-        try (Arena arena = arena(rnd)) {
+        try (Arena arena = arena(seed)) {
             Placed a = Placed.random(arena, rnd, transA ? k : n, transA ? n : k);
             Placed c = beta == 0f ? Placed.nan(arena, rnd, n, n) : Placed.random(arena, rnd, n, n);
             if (beta != 0f && symmetricC) {
@@ -243,7 +244,7 @@ class LinalgContractTest {
     static void checkPotrf(Linalg la, int n, Triangle uplo, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         boolean lower = uplo == Triangle.LOWER;
-        try (Arena arena = arena(rnd)) {
+        try (Arena arena = arena(seed)) {
             double[][] spd = spd(rnd, n);
             Placed a = Placed.nan(arena, rnd, n, n);
             fillTriangle(a.view, spd, lower);
@@ -269,7 +270,7 @@ class LinalgContractTest {
     static void checkPotri(Linalg la, int n, Triangle uplo, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         boolean lower = uplo == Triangle.LOWER;
-        try (Arena arena = arena(rnd)) {
+        try (Arena arena = arena(seed)) {
             double[][] l = roundToFloat(LinalgOracle.choleskyLower(spd(rnd, n)));
             Placed f = Placed.nan(arena, rnd, n, n);
             fillTriangle(f.view, lower ? l : transpose(l), lower);
@@ -331,6 +332,9 @@ class LinalgContractTest {
                 .checkAssert((mn, variant, alpha, seed) -> checkTriangular(la, true, mn[0], mn[1], variant, alpha, seed));
         checkTriangular(la, true, 300, 70, 0, 1f, 41);
         checkTriangular(la, true, 70, 300, 7, -2f, 42);
+        // Large enough for the diagonal blocks to split over threads (columns on the left, rows on the right).
+        checkTriangular(la, true, 130, 600, 2, 1f, 45);
+        checkTriangular(la, true, 600, 130, 5, 1f, 46);
     }
 
     @ParameterizedTest
@@ -341,7 +345,9 @@ class LinalgContractTest {
                         integers().between(0, 7), scalar(), longs().all())
                 .checkAssert((mn, variant, alpha, seed) -> checkTriangular(la, false, mn[0], mn[1], variant, alpha, seed));
         checkTriangular(la, false, 300, 70, 3, 1f, 43);
-        checkTriangular(la, false, 70, 300, 4, 0.5f, 44);
+        checkTriangular(la, false, 70, 300, 4, 0.5f, 47);
+        checkTriangular(la, false, 130, 600, 6, 1f, 49);
+        checkTriangular(la, false, 600, 130, 1, 1f, 50);
     }
 
     /** variant bits: 1 = RIGHT, 2 = UPPER, 4 = transposed. The other triangle of A holds NaN. */
@@ -352,7 +358,7 @@ class LinalgContractTest {
         boolean lower = uplo == Triangle.LOWER;
         int k = side == Side.LEFT ? m : n;
         SplittableRandom rnd = new SplittableRandom(seed);
-        try (Arena arena = arena(rnd)) {
+        try (Arena arena = arena(seed)) {
             double[][] t = new double[k][k];
             for (int i = 0; i < k; i++) {
                 for (int j = 0; j < k; j++) {
@@ -407,7 +413,7 @@ class LinalgContractTest {
 
     static void checkPosv(Linalg la, int k, int nrhs, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
-        try (Arena arena = arena(rnd)) {
+        try (Arena arena = arena(seed)) {
             double[][] spd = spd(rnd, k);
             Placed a = Placed.nan(arena, rnd, k, k);
             fillTriangle(a.view, spd, true);
@@ -614,9 +620,12 @@ class LinalgContractTest {
 
     // ---------------------------------------------------------------- helpers
 
-    /** Usually a shared arena (multi-threaded paths run), sometimes a confined one. */
-    private static Arena arena(SplittableRandom rnd) {
-        return rnd.nextInt(4) == 0 ? Arena.ofConfined() : Arena.ofShared();
+    /**
+     * A shared arena (multi-threaded paths run), or a confined one for every seed divisible by 4 (the calling
+     * thread does all the work).
+     */
+    private static Arena arena(long seed) {
+        return Math.floorMod(seed, 4) == 0 ? Arena.ofConfined() : Arena.ofShared();
     }
 
     /**
