@@ -49,6 +49,13 @@ public final class BertPruning implements SequentialModel, AutoCloseable {
         return encoder.linears(block).stream().map(BertPruning::ref).toList();
     }
 
+    /** Query, key and value read the same activations; the other Linears each read their own. */
+    @Override
+    public List<List<LinearRef>> inputGroups(int block) {
+        List<LinearRef> l = linears(block);
+        return List.of(l.subList(0, 3), l.subList(3, 4), l.subList(4, 5), l.subList(5, 6));
+    }
+
     private static LinearRef ref(OnnxLinear linear) {
         return new LinearRef(linear.label(), linear.layer(), linear.outFeatures(), linear.inFeatures());
     }

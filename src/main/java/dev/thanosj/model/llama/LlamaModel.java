@@ -181,6 +181,13 @@ public final class LlamaModel implements SequentialModel, AutoCloseable {
         return linears.get(block);
     }
 
+    /** q, k and v read the normed hidden states, gate and up the normed residual; o and down their own. */
+    @Override
+    public List<List<LinearRef>> inputGroups(int block) {
+        List<LinearRef> l = linears(block);
+        return List.of(l.subList(0, 3), l.subList(3, 4), l.subList(4, 6), l.subList(6, 7));
+    }
+
     /** The current weight of {@code linear} as a new float32 matrix in {@code target} (any arena; converted on this thread). */
     @Override
     public FloatMatrix weight(LinearRef linear, Arena target) {

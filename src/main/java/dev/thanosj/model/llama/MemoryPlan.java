@@ -57,13 +57,13 @@ public record MemoryPlan(String model, int samples, long bytesPerSample, List<It
         long kv = config.kvDim();
         long[][] shapes = {{q, h}, {kv, h}, {kv, h}, {h, q}, {inter, h}, {inter, h}, {h, inter}};
         long prunable = 0;
-        long statistics = 0;
         long pruning = 0;
         for (long[] s : shapes) {
             prunable += s[0] * s[1];
-            statistics += s[1] * s[1] + s[1];
             pruning = Math.max(pruning, 2 * s[0] * s[1] + s[1] * s[1]);
         }
+        // one H (and s) per distinct input (LlamaModel.inputGroups): q/k/v and gate/up share theirs
+        long statistics = 2 * (h * h + h) + q * q + q + inter * inter + inter;
         long f32 = Float.BYTES;
         long perSample = (long) seqLen * h * f32;
         List<Item> items = new ArrayList<>();
@@ -73,7 +73,7 @@ public record MemoryPlan(String model, int samples, long bytesPerSample, List<It
         items.add(new Item("calibration activations (" + samples + " x " + seqLen + " tokens x " + h
                 + " float32, updated in place)", samples * perSample));
         items.add(new Item("one block's weights in float32", (prunable + 2 * h + (config.qkvBias() ? q + 2 * kv : 0)) * f32));
-        items.add(new Item("statistics H of the block's 7 linears (float32)", statistics * f32));
+        items.add(new Item("statistics H of the block's 4 distinct linear inputs (float32)", statistics * f32));
         items.add(new Item("pruning the largest linear (weight, copy, factor)", pruning * f32));
         items.add(new Item("forward-pass scratch for one step", BlockPass.scratchBytes(config, seqLen, samples)));
         items.add(new Item("JVM, tokenizer and native libraries (allowance)", RUNTIME_BYTES));

@@ -17,6 +17,15 @@ public interface SequentialModel {
     /** The prunable linears of {@code block}, in the order the block uses them. */
     List<LinearRef> linears(int block);
 
+    /**
+     * The linears of {@code block} grouped by the input they read (q, k and v read the same activations):
+     * one set of statistics serves a whole group, which gives the same pruning as one set per linear. Every
+     * linear of the block is in exactly one group; the default puts each alone.
+     */
+    default List<List<LinearRef>> inputGroups(int block) {
+        return linears(block).stream().map(List::of).toList();
+    }
+
     /** The current weight of {@code linear} as a new {@code [out, in]} float32 matrix in {@code arena}. */
     FloatMatrix weight(LinearRef linear, Arena arena);
 

@@ -7,7 +7,8 @@ import dev.thanosj.prune.Pruner;
 import dev.thanosj.tensor.FloatMatrix;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 
@@ -59,19 +60,28 @@ public final class SequentialPruner {
         List<LayerReport> all = new ArrayList<>();
         for (int block = 0; block < model.blocks(); block++) {
             List<LinearRef> linears = model.linears(block);
-            Map<LinearRef, LayerStatistics> stats = new LinkedHashMap<>();
+            List<List<LinearRef>> groups = model.inputGroups(block);
+            requirePartition(block, linears, groups);
+            Map<LinearRef, LayerStatistics> stats = new HashMap<>();
+            Map<LinearRef, LayerStatistics> fedBy = new HashMap<>();
             List<LayerReport> done = new ArrayList<>();
             try {
-                for (LinearRef linear : linears) {
-                    spec.requireFits(linear.name(), linear.rows(), linear.cols());
-                    stats.put(linear, LayerStatistics.create(linear.cols(), true));
+                for (List<LinearRef> group : groups) {
+                    LayerStatistics shared = LayerStatistics.create(group.get(0).cols(), true);
+                    fedBy.put(group.get(0), shared);
+                    for (LinearRef linear : group) {
+                        spec.requireFits(linear.name(), linear.rows(), linear.cols());
+                        stats.put(linear, shared);
+                    }
                 }
                 pass.capture(block, (linear, inputs, sequences) -> {
-                    LayerStatistics s = stats.get(linear);
-                    if (s == null) {
+                    if (!stats.containsKey(linear)) {
                         throw new IllegalStateException("block " + linear.block() + " tapped unknown linear " + linear);
                     }
-                    s.addBatch(inputs, sequences);
+                    LayerStatistics s = fedBy.get(linear);
+                    if (s != null) { // the other linears of a group read the same inputs
+                        s.addBatch(inputs, sequences);
+                    }
                 });
                 for (LinearRef linear : linears) {
                     try (Arena arena = Arena.ofShared()) { // shared: the pruner works on it from the worker pool
@@ -82,12 +92,20 @@ public final class SequentialPruner {
                     }
                 }
             } finally {
-                stats.values().forEach(LayerStatistics::close);
+                fedBy.values().forEach(LayerStatistics::close);
             }
             pass.advance(block);
             all.addAll(done);
             progress.blockDone(block, model.blocks(), done);
         }
         return new Report(spec.describe(), all, (System.nanoTime() - start) / 1e9);
+    }
+
+    private static void requirePartition(int block, List<LinearRef> linears, List<List<LinearRef>> groups) {
+        List<LinearRef> flat = groups.stream().flatMap(List::stream).toList();
+        if (flat.size() != linears.size() || !new HashSet<>(flat).equals(new HashSet<>(linears))
+                || groups.stream().anyMatch(g -> g.isEmpty() || g.stream().anyMatch(l -> l.cols() != g.get(0).cols()))) {
+            throw new IllegalStateException("block " + block + ": input groups " + groups + " do not partition " + linears);
+        }
     }
 }
