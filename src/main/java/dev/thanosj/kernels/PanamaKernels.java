@@ -326,93 +326,125 @@ final class PanamaKernels implements Kernels {
 
     @Override
     public boolean spdSolveBatch(float[] gram, int gramStride, int[] q, int k, float[] rhs, float[] work) {
+        // Split in small methods: C2 refuses to compile huge methods, and an interpreted Vector API loop
+        // boxes every vector (100x slower).
         int diag = k * (k + 1) / 2 * L; // work[diag + i·L ..] = 1 / L_ii per lane
+        gatherSystems(gram, gramStride, q, k, work);
+        for (int i = 0; i < k; i++) {
+            if (!choleskyRow(work, i, diag)) {
+                return false;
+            }
+        }
+        forward(work, k, diag, rhs);
+        backward(work, k, diag, rhs);
+        return true;
+    }
+
+    /** {@code work[tri(x, y)·L + lane] = gram[q_x · stride + q_y]} (identity where q is −1). */
+    private static void gatherSystems(float[] gram, int gramStride, int[] q, int k, float[] work) {
         int[] index = new int[L]; // per batch of L systems
         FloatVector one = FloatVector.broadcast(SPECIES, 1f);
         FloatVector zero = FloatVector.zero(SPECIES);
-        for (int x = 0; x < k; x++) { // gather R̂ (lower triangle, packed by rows, lanes interleaved)
+        for (int x = 0; x < k; x++) {
             IntVector qx = IntVector.fromArray(INTS, q, x * L);
             VectorMask<Integer> padX = qx.lt(0);
+            IntVector base = qx.mul(gramStride);
             int row = x * (x + 1) / 2 * L;
             for (int y = 0; y <= x; y++) {
                 IntVector qy = IntVector.fromArray(INTS, q, y * L);
                 VectorMask<Integer> pad = padX.or(qy.lt(0));
-                qx.mul(gramStride).add(qy).blend(0, pad).intoArray(index, 0);
+                base.add(qy).blend(0, pad).intoArray(index, 0);
                 FloatVector v = FloatVector.fromArray(SPECIES, gram, 0, index, 0);
                 v.blend(x == y ? one : zero, pad.cast(SPECIES)).intoArray(work, row + y * L);
             }
         }
-        for (int i = 0; i < k; i++) { // Cholesky–Banachiewicz, row by row
-            int rowI = i * (i + 1) / 2 * L;
-            int j = 0;
-            for (; j + 4 <= i; j += 4) {
-                int r0 = j * (j + 1) / 2 * L;
-                int r1 = r0 + (j + 1) * L;
-                int r2 = r1 + (j + 2) * L;
-                int r3 = r2 + (j + 3) * L;
-                FloatVector s0 = zero;
-                FloatVector s1 = zero;
-                FloatVector s2 = zero;
-                FloatVector s3 = zero;
-                for (int p = 0; p < j; p++) {
-                    FloatVector li = FloatVector.fromArray(SPECIES, work, rowI + p * L);
-                    s0 = madd(li, FloatVector.fromArray(SPECIES, work, r0 + p * L), s0);
-                    s1 = madd(li, FloatVector.fromArray(SPECIES, work, r1 + p * L), s1);
-                    s2 = madd(li, FloatVector.fromArray(SPECIES, work, r2 + p * L), s2);
-                    s3 = madd(li, FloatVector.fromArray(SPECIES, work, r3 + p * L), s3);
-                }
-                FloatVector l0 = FloatVector.fromArray(SPECIES, work, rowI + j * L).sub(s0)
-                        .mul(FloatVector.fromArray(SPECIES, work, diag + j * L));
-                l0.intoArray(work, rowI + j * L);
-                s1 = madd(l0, FloatVector.fromArray(SPECIES, work, r1 + j * L), s1);
-                s2 = madd(l0, FloatVector.fromArray(SPECIES, work, r2 + j * L), s2);
-                s3 = madd(l0, FloatVector.fromArray(SPECIES, work, r3 + j * L), s3);
-                FloatVector l1 = FloatVector.fromArray(SPECIES, work, rowI + (j + 1) * L).sub(s1)
-                        .mul(FloatVector.fromArray(SPECIES, work, diag + (j + 1) * L));
-                l1.intoArray(work, rowI + (j + 1) * L);
-                s2 = madd(l1, FloatVector.fromArray(SPECIES, work, r2 + (j + 1) * L), s2);
-                s3 = madd(l1, FloatVector.fromArray(SPECIES, work, r3 + (j + 1) * L), s3);
-                FloatVector l2 = FloatVector.fromArray(SPECIES, work, rowI + (j + 2) * L).sub(s2)
-                        .mul(FloatVector.fromArray(SPECIES, work, diag + (j + 2) * L));
-                l2.intoArray(work, rowI + (j + 2) * L);
-                s3 = madd(l2, FloatVector.fromArray(SPECIES, work, r3 + (j + 2) * L), s3);
-                FloatVector.fromArray(SPECIES, work, rowI + (j + 3) * L).sub(s3)
-                        .mul(FloatVector.fromArray(SPECIES, work, diag + (j + 3) * L)).intoArray(work, rowI + (j + 3) * L);
-            }
-            for (; j < i; j++) {
-                int rj = j * (j + 1) / 2 * L;
-                FloatVector s = zero;
-                for (int p = 0; p < j; p++) {
-                    s = madd(FloatVector.fromArray(SPECIES, work, rowI + p * L),
-                            FloatVector.fromArray(SPECIES, work, rj + p * L), s);
-                }
-                FloatVector.fromArray(SPECIES, work, rowI + j * L).sub(s)
-                        .mul(FloatVector.fromArray(SPECIES, work, diag + j * L)).intoArray(work, rowI + j * L);
-            }
-            FloatVector s = zero;
-            for (int p = 0; p < i; p++) {
-                FloatVector li = FloatVector.fromArray(SPECIES, work, rowI + p * L);
-                s = madd(li, li, s);
-            }
-            FloatVector d = FloatVector.fromArray(SPECIES, work, rowI + i * L).sub(s);
-            if (!d.compare(VectorOperators.GT, 0f).allTrue()) {
-                return false;
-            }
-            d = d.sqrt();
-            d.intoArray(work, rowI + i * L);
-            one.div(d).intoArray(work, diag + i * L);
+    }
+
+    /** Row i of the Cholesky factor (Banachiewicz), in place; false when the pivot is not positive. */
+    private static boolean choleskyRow(float[] work, int i, int diag) {
+        int rowI = i * (i + 1) / 2 * L;
+        int j = 0;
+        for (; j + 4 <= i; j += 4) {
+            choleskyTile(work, rowI, j, diag);
         }
-        for (int i = 0; i < k; i++) { // L y = b
+        for (; j < i; j++) {
+            int rj = j * (j + 1) / 2 * L;
+            FloatVector s = FloatVector.zero(SPECIES);
+            for (int p = 0; p < j; p++) {
+                s = madd(FloatVector.fromArray(SPECIES, work, rowI + p * L),
+                        FloatVector.fromArray(SPECIES, work, rj + p * L), s);
+            }
+            FloatVector.fromArray(SPECIES, work, rowI + j * L).sub(s)
+                    .mul(FloatVector.fromArray(SPECIES, work, diag + j * L)).intoArray(work, rowI + j * L);
+        }
+        FloatVector s = FloatVector.zero(SPECIES);
+        for (int p = 0; p < i; p++) {
+            FloatVector li = FloatVector.fromArray(SPECIES, work, rowI + p * L);
+            s = madd(li, li, s);
+        }
+        FloatVector d = FloatVector.fromArray(SPECIES, work, rowI + i * L).sub(s);
+        if (!d.compare(VectorOperators.GT, 0f).allTrue()) {
+            return false;
+        }
+        d = d.sqrt();
+        d.intoArray(work, rowI + i * L);
+        FloatVector.broadcast(SPECIES, 1f).div(d).intoArray(work, diag + i * L);
+        return true;
+    }
+
+    /** {@code L[i][j..j+3]}: four inner products sharing the loads of row i (5 loads per 4 FMAs). */
+    private static void choleskyTile(float[] work, int rowI, int j, int diag) {
+        int r0 = j * (j + 1) / 2 * L;
+        int r1 = r0 + (j + 1) * L;
+        int r2 = r1 + (j + 2) * L;
+        int r3 = r2 + (j + 3) * L;
+        FloatVector s0 = FloatVector.zero(SPECIES);
+        FloatVector s1 = s0;
+        FloatVector s2 = s0;
+        FloatVector s3 = s0;
+        for (int p = 0; p < j; p++) {
+            FloatVector li = FloatVector.fromArray(SPECIES, work, rowI + p * L);
+            s0 = madd(li, FloatVector.fromArray(SPECIES, work, r0 + p * L), s0);
+            s1 = madd(li, FloatVector.fromArray(SPECIES, work, r1 + p * L), s1);
+            s2 = madd(li, FloatVector.fromArray(SPECIES, work, r2 + p * L), s2);
+            s3 = madd(li, FloatVector.fromArray(SPECIES, work, r3 + p * L), s3);
+        }
+        FloatVector l0 = FloatVector.fromArray(SPECIES, work, rowI + j * L).sub(s0)
+                .mul(FloatVector.fromArray(SPECIES, work, diag + j * L));
+        l0.intoArray(work, rowI + j * L);
+        s1 = madd(l0, FloatVector.fromArray(SPECIES, work, r1 + j * L), s1);
+        s2 = madd(l0, FloatVector.fromArray(SPECIES, work, r2 + j * L), s2);
+        s3 = madd(l0, FloatVector.fromArray(SPECIES, work, r3 + j * L), s3);
+        FloatVector l1 = FloatVector.fromArray(SPECIES, work, rowI + (j + 1) * L).sub(s1)
+                .mul(FloatVector.fromArray(SPECIES, work, diag + (j + 1) * L));
+        l1.intoArray(work, rowI + (j + 1) * L);
+        s2 = madd(l1, FloatVector.fromArray(SPECIES, work, r2 + (j + 1) * L), s2);
+        s3 = madd(l1, FloatVector.fromArray(SPECIES, work, r3 + (j + 1) * L), s3);
+        FloatVector l2 = FloatVector.fromArray(SPECIES, work, rowI + (j + 2) * L).sub(s2)
+                .mul(FloatVector.fromArray(SPECIES, work, diag + (j + 2) * L));
+        l2.intoArray(work, rowI + (j + 2) * L);
+        s3 = madd(l2, FloatVector.fromArray(SPECIES, work, r3 + (j + 2) * L), s3);
+        FloatVector.fromArray(SPECIES, work, rowI + (j + 3) * L).sub(s3)
+                .mul(FloatVector.fromArray(SPECIES, work, diag + (j + 3) * L)).intoArray(work, rowI + (j + 3) * L);
+    }
+
+    /** {@code L y = b}, in place on rhs. */
+    private static void forward(float[] work, int k, int diag, float[] rhs) {
+        for (int i = 0; i < k; i++) {
             int rowI = i * (i + 1) / 2 * L;
-            FloatVector s = zero;
+            FloatVector s = FloatVector.zero(SPECIES);
             for (int p = 0; p < i; p++) {
                 s = madd(FloatVector.fromArray(SPECIES, work, rowI + p * L), FloatVector.fromArray(SPECIES, rhs, p * L), s);
             }
             FloatVector.fromArray(SPECIES, rhs, i * L).sub(s).mul(FloatVector.fromArray(SPECIES, work, diag + i * L))
                     .intoArray(rhs, i * L);
         }
-        for (int i = k - 1; i >= 0; i--) { // Lᵀ x = y
-            FloatVector s = zero;
+    }
+
+    /** {@code Lᵀ x = y}, in place on rhs. */
+    private static void backward(float[] work, int k, int diag, float[] rhs) {
+        for (int i = k - 1; i >= 0; i--) {
+            FloatVector s = FloatVector.zero(SPECIES);
             for (int p = i + 1; p < k; p++) {
                 s = madd(FloatVector.fromArray(SPECIES, work, (p * (p + 1) / 2 + i) * L),
                         FloatVector.fromArray(SPECIES, rhs, p * L), s);
@@ -420,7 +452,6 @@ final class PanamaKernels implements Kernels {
             FloatVector.fromArray(SPECIES, rhs, i * L).sub(s).mul(FloatVector.fromArray(SPECIES, work, diag + i * L))
                     .intoArray(rhs, i * L);
         }
-        return true;
     }
 
     @Override

@@ -20,8 +20,15 @@ import java.util.Arrays;
  * many keys) the exact two-pass radix select on the 31 score bits ({@link Kernels#histogram}) takes over.
  */
 final class Selection {
+    /**
+     * {@code -Dthanosj.selection=radix} skips the sampled window and always takes the exact radix path
+     * (so the fixture tests can run through both paths).
+     */
+    private static final boolean RADIX_ONLY = "radix".equals(System.getProperty("thanosj.selection"));
     /** Entries sampled to bracket the k-th score. */
     private static final int SAMPLE = 1 << 15;
+    /** Fixed-point scale of the window share {@link #window} reports. */
+    private static final int SAMPLE_SCALE = 1 << 20;
     /** Largest share of a region the window may collect before the radix fallback is used. */
     private static final double MAX_WINDOW_SHARE = 0.10;
 
@@ -61,15 +68,17 @@ final class Selection {
         if (k == total) {
             return new Threshold(Integer.MAX_VALUE, total - 1);
         }
-        if (total >= 1L << 32) {
+        if (total >= 1L << 32 || RADIX_ONLY) {
             return radix(kernels, linalg, region, factor, factorOffset, metric, k);
         }
         int[] window = window(kernels, region, factor, factorOffset, metric, k);
         int lo = window[0];
         int hi = window[1];
+        double expectedShare = window[2] / (double) SAMPLE_SCALE;
         int ranges = Math.min(rows, 4 * dev.thanosj.concurrent.Workers.threads());
         int perRange = (rows + ranges - 1) / ranges;
-        int capacity = (int) Math.min(Integer.MAX_VALUE - 16, Math.max(1024, (long) (MAX_WINDOW_SHARE * total)));
+        // room for twice the share of the sample that fell in the window, at most MAX_WINDOW_SHARE
+        int capacity = (int) Math.max(1024, Math.min(MAX_WINDOW_SHARE, 2 * expectedShare + 0.002) * total);
         int rangeCapacity = capacity / ranges + 1;
         long[][] keys = new long[ranges][];
         long[] below = new long[ranges];
@@ -112,7 +121,11 @@ final class Selection {
         return new Threshold((int) (kth >>> 32), kth & 0xffffffffL);
     }
 
-    /** A window {@code [lo, hi]} of score bits that very likely holds the k-th score, from a sample. */
+    /**
+     * A window {@code [lo, hi]} of score bits that very likely holds the k-th score, from a sample (±4
+     * binomial standard deviations around the sample quantile), and the share of the sample inside it
+     * (scaled by {@link #SAMPLE_SCALE}).
+     */
     private static int[] window(Kernels kernels, FloatMatrix region, float[] factor, int factorOffset, Metric metric,
             long k) {
         int rows = region.rows();
@@ -136,7 +149,13 @@ final class Selection {
         long hiIndex = (long) Math.ceil(q * s + margin);
         int lo = loIndex <= 0 ? 0 : sample[(int) loIndex];
         int hi = hiIndex >= s ? Integer.MAX_VALUE : sample[(int) hiIndex];
-        return new int[] {lo, hi};
+        long inWindow = 0;
+        for (int b : sample) {
+            if (b >= lo && b <= hi) {
+                inWindow++;
+            }
+        }
+        return new int[] {lo, hi, (int) (inWindow * SAMPLE_SCALE / s)};
     }
 
     /** The exact fallback: radix select on the high and low 16 bits, then the tie position by a counting pass. */

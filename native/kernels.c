@@ -1,0 +1,216 @@
+/*
+ * C baselines of the Thanos-J kernels (dev.thanosj.kernels.Kernels): the same operations, the same float
+ * operations per entry (so the same masks), written plainly for gcc -O3 -march=native to vectorise.
+ * Called from the JMH benchmarks through FFM (bench/.../NativeKernels.java). Masks are uint64 bitsets,
+ * entry c at bit c % 64 of word c / 64. Scores: metric 0 = |w|*f, metric 1 = (w*w)/f; bits with sign cleared.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+static inline int32_t score_bits(float w, float f, int metric) {
+    float s = metric == 0 ? fabsf(w) * f : (w * w) / f;
+    int32_t b;
+    memcpy(&b, &s, sizeof b);
+    return b & 0x7fffffff;
+}
+
+void tj_wanda_metric(const float *restrict row, const float *restrict s, int n, float *restrict out) {
+    for (int c = 0; c < n; c++) {
+        out[c] = fabsf(row[c]) * s[c];
+    }
+}
+
+int64_t tj_count_and_collect(const float *restrict row, const float *restrict f, int n, int metric, int32_t lo,
+                             int32_t hi, int64_t key_base, int64_t *restrict keys, int key_start, int key_limit) {
+    int64_t below = 0;
+    int64_t in_window = 0;
+    if (metric == 0) {
+        /* vectorisable count; the rare window entries are gathered in a second, branchy loop per 16 */
+        for (int c0 = 0; c0 < n; c0 += 16) {
+            int end = c0 + 16 < n ? c0 + 16 : n;
+            int any = 0;
+            for (int c = c0; c < end; c++) {
+                int32_t b = score_bits(row[c], f[c], 0);
+                below += b < lo;
+                any |= (b >= lo) & (b <= hi);
+            }
+            if (any) {
+                for (int c = c0; c < end; c++) {
+                    int32_t b = score_bits(row[c], f[c], 0);
+                    if (b >= lo && b <= hi) {
+                        if (key_start + in_window < key_limit) {
+                            keys[key_start + in_window] = ((int64_t) b << 32) | (key_base + c);
+                        }
+                        in_window++;
+                    }
+                }
+            }
+        }
+    } else {
+        for (int c = 0; c < n; c++) {
+            int32_t b = score_bits(row[c], f[c], metric);
+            if (b < lo) {
+                below++;
+            } else if (b <= hi) {
+                if (key_start + in_window < key_limit) {
+                    keys[key_start + in_window] = ((int64_t) b << 32) | (key_base + c);
+                }
+                in_window++;
+            }
+        }
+    }
+    return (below << 32) | in_window;
+}
+
+int tj_mark_selected(const float *restrict row, const float *restrict f, int n, int metric, int32_t limit,
+                     int tie_columns, uint64_t *restrict mask) {
+    int count = 0;
+    for (int w = 0; w < (n + 63) / 64; w++) {
+        uint64_t word = 0;
+        int end = w * 64 + 64 < n ? w * 64 + 64 : n;
+        for (int c = w * 64; c < end; c++) {
+            int32_t b = score_bits(row[c], f[c], metric);
+            uint64_t sel = (b < limit) | ((b == limit) & (c < tie_columns));
+            word |= sel << (c & 63);
+        }
+        mask[w] = word;
+        count += __builtin_popcountll(word);
+    }
+    return count;
+}
+
+void tj_n_of_m_mask(const float *restrict row, const float *restrict f, int n, int metric, int keep, int m,
+                    uint64_t *restrict mask) {
+    memset(mask, 0, sizeof(uint64_t) * ((n + 63) / 64));
+    if (m == 4) { /* the common 2:4 case, branch-free ranks */
+        for (int g = 0; g < n; g += 4) {
+            int32_t b[4];
+            for (int i = 0; i < 4; i++) {
+                b[i] = score_bits(row[g + i], f[g + i], metric);
+            }
+            for (int i = 0; i < 4; i++) {
+                int rank = 0;
+                for (int j = 0; j < 4; j++) {
+                    rank += (b[j] < b[i]) | ((b[j] == b[i]) & (j < i));
+                }
+                mask[(g + i) >> 6] |= (uint64_t) (rank < keep) << ((g + i) & 63);
+            }
+        }
+        return;
+    }
+    for (int g = 0; g < n; g += m) {
+        for (int i = 0; i < m; i++) {
+            int32_t bi = score_bits(row[g + i], f[g + i], metric);
+            int rank = 0;
+            for (int j = 0; j < m; j++) {
+                int32_t bj = score_bits(row[g + j], f[g + j], metric);
+                rank += (bj < bi) | ((bj == bi) & (j < i));
+            }
+            mask[(g + i) >> 6] |= (uint64_t) (rank < keep) << ((g + i) & 63);
+        }
+    }
+}
+
+void tj_zero_masked(float *restrict row, int n, const uint64_t *restrict mask) {
+    for (int c = 0; c < n; c++) {
+        if ((mask[c >> 6] >> (c & 63)) & 1) {
+            row[c] = 0.0f;
+        }
+    }
+}
+
+/* L systems side by side, lane innermost (see Kernels.spdSolveBatch); L must be 4, 8 or 16. */
+#define LANES_MAX 16
+int tj_spd_solve_batch(const float *restrict gram, int stride, const int32_t *restrict q, int k,
+                       float *restrict rhs, float *restrict work, int lanes) {
+    const int L = lanes;
+    int diag = k * (k + 1) / 2 * L;
+    for (int x = 0; x < k; x++) {
+        int row = x * (x + 1) / 2 * L;
+        for (int y = 0; y <= x; y++) {
+            for (int l = 0; l < L; l++) {
+                int qx = q[x * L + l], qy = q[y * L + l];
+                work[row + y * L + l] = (qx < 0 || qy < 0) ? (x == y ? 1.0f : 0.0f) : gram[qx * stride + qy];
+            }
+        }
+    }
+    float acc[LANES_MAX];
+    for (int i = 0; i < k; i++) {
+        int ri = i * (i + 1) / 2 * L;
+        for (int j = 0; j <= i; j++) {
+            int rj = j * (j + 1) / 2 * L;
+            for (int l = 0; l < L; l++) acc[l] = 0.0f;
+            for (int p = 0; p < j; p++) {
+                const float *a = work + ri + p * L;
+                const float *b = work + rj + p * L;
+                for (int l = 0; l < L; l++) acc[l] += a[l] * b[l];
+            }
+            if (j < i) {
+                for (int l = 0; l < L; l++) work[ri + j * L + l] = (work[ri + j * L + l] - acc[l]) * work[diag + j * L + l];
+            } else {
+                int ok = 1;
+                for (int l = 0; l < L; l++) {
+                    float d = work[ri + i * L + l] - acc[l];
+                    ok &= d > 0.0f;
+                    d = sqrtf(d);
+                    work[ri + i * L + l] = d;
+                    work[diag + i * L + l] = 1.0f / d;
+                }
+                if (!ok) return 0;
+            }
+        }
+    }
+    for (int i = 0; i < k; i++) {
+        int ri = i * (i + 1) / 2 * L;
+        for (int l = 0; l < L; l++) acc[l] = 0.0f;
+        for (int p = 0; p < i; p++)
+            for (int l = 0; l < L; l++) acc[l] += work[ri + p * L + l] * rhs[p * L + l];
+        for (int l = 0; l < L; l++) rhs[i * L + l] = (rhs[i * L + l] - acc[l]) * work[diag + i * L + l];
+    }
+    for (int i = k - 1; i >= 0; i--) {
+        for (int l = 0; l < L; l++) acc[l] = 0.0f;
+        for (int p = i + 1; p < k; p++) {
+            const float *a = work + (p * (p + 1) / 2 + i) * L;
+            for (int l = 0; l < L; l++) acc[l] += a[l] * rhs[p * L + l];
+        }
+        for (int l = 0; l < L; l++) rhs[i * L + l] = (rhs[i * L + l] - acc[l]) * work[diag + i * L + l];
+    }
+    return 1;
+}
+
+void tj_subtract_scaled(float *restrict y, const float *restrict x, float a, int n) {
+    for (int i = 0; i < n; i++) {
+        y[i] -= a * x[i];
+    }
+}
+
+/* Reductions: 4 x 16 float accumulators (the same association as the Java kernels, which gcc will not
+   reorder on its own without -ffast-math). */
+double tj_dot(const float *restrict a, const float *restrict b, int n) {
+    float acc[64] = {0};
+    int i = 0;
+    for (; i + 64 <= n; i += 64)
+        for (int l = 0; l < 64; l++) acc[l] += a[i + l] * b[i + l];
+    double s = 0;
+    for (int l = 0; l < 64; l++) s += acc[l];
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+double tj_sum_squared_difference(const float *restrict a, const float *restrict b, int n) {
+    float acc[64] = {0};
+    int i = 0;
+    for (; i + 64 <= n; i += 64)
+        for (int l = 0; l < 64; l++) {
+            float d = a[i + l] - b[i + l];
+            acc[l] += d * d;
+        }
+    double s = 0;
+    for (int l = 0; l < 64; l++) s += acc[l];
+    for (; i < n; i++) {
+        float d = a[i] - b[i];
+        s += d * d;
+    }
+    return s;
+}
