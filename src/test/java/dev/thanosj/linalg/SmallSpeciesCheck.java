@@ -2,7 +2,6 @@ package dev.thanosj.linalg;
 
 import dev.thanosj.linalg.Linalg.Triangle;
 import java.util.SplittableRandom;
-import jdk.incubator.vector.FloatVector;
 
 /**
  * Runs the {@link LinalgContractTest} checks on {@link JavaLinalg} in a JVM of its own, so that
@@ -15,7 +14,7 @@ public final class SmallSpeciesCheck {
 
     /** Checks every operation on shapes around the vector width and the block sizes; writes one line to stdout. */
     public static void main(String[] args) {
-        int lanes = FloatVector.SPECIES_PREFERRED.length();
+        int lanes = JavaGemm.L;
         int[] sizes = {1, 2, lanes - 1, lanes, lanes + 1, 2 * lanes + 1, 6, 7, 13, 33, 70};
         Linalg la = new JavaLinalg();
         SplittableRandom rnd = new SplittableRandom(2024);
