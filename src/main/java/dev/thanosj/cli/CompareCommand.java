@@ -2,7 +2,7 @@ package dev.thanosj.cli;
 
 import dev.thanosj.ThanosjException;
 import dev.thanosj.model.bert.BertEncoder;
-import dev.thanosj.model.bert.BertEvaluation;
+import dev.thanosj.model.bert.Fidelity;
 import dev.thanosj.model.bert.BertPruning;
 import dev.thanosj.model.onnx.OnnxModel;
 import dev.thanosj.model.pipeline.CalibrationPass;
@@ -12,7 +12,9 @@ import dev.thanosj.model.text.Tokenizer;
 import dev.thanosj.prune.Method;
 import dev.thanosj.prune.Pattern;
 import dev.thanosj.prune.PruneSpec;
+import dev.thanosj.tensor.FloatMatrix;
 import java.io.PrintWriter;
+import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -73,11 +75,13 @@ final class CompareCommand implements Callable<Integer> {
         List<Row> rows = new ArrayList<>();
         try (Tokenizer tok = job.openTokenizer();
              OnnxModel onnx = OnnxModel.open(modelFile);
-             BertEncoder encoder = BertEncoder.of(onnx)) {
+             BertEncoder encoder = BertEncoder.of(onnx);
+             Arena arena = Arena.ofShared()) {
             TokenBatch calibration = job.calibrationBatch(tok);
             TokenBatch heldOut = job.evaluationBatch(tok);
             TextOptions.requireCompatible(encoder, calibration, modelFile);
             TextOptions.requireCompatible(encoder, heldOut, modelFile);
+            FloatMatrix dense = encoder.sentenceEmbeddings(heldOut, arena, BertEncoder.DENSE); // once for all rows
             for (Pattern p : ps) {
                 for (Method m : ms) {
                     PruneSpec s;
@@ -95,7 +99,10 @@ final class CompareCommand implements Callable<Integer> {
                     try (BertPruning pruning = new BertPruning(encoder);
                          CalibrationPass pass = pruning.calibration(calibration)) {
                         SequentialPruner.Report report = SequentialPruner.prune(pruning, pass, s, (b, n, l) -> { });
-                        double fidelity = BertEvaluation.javaFidelity(encoder, pruning.weights(), BertEncoder.DENSE, heldOut);
+                        double fidelity;
+                        try (Arena scratch = Arena.ofShared()) {
+                            fidelity = Fidelity.meanCosine(encoder.sentenceEmbeddings(heldOut, scratch, pruning.weights()), dense);
+                        }
                         rows.add(new Row(m.id(), p.toString(), s.describe(), fidelity, report.sparsity(), report.seconds(), null));
                     }
                 }
