@@ -11,7 +11,8 @@ import java.util.Arrays;
  * Cholesky factorisation, the SPD inverse from the factor, and small SPD solves for the pure-Java provider,
  * in LAPACK's blocked form (SPOTRF right-looking, STRTRI + SLAUUM for SPOTRI) with diagonal blocks of
  * {@value #NB}. The trailing updates go through {@link JavaTriangular} and {@link JavaGemm}; the diagonal
- * blocks use {@link JavaRows} dot products and axpys along rows of the row-major storage.
+ * blocks are copied into a {@code float[]} (at most {@value #NB}² floats) and worked on there with
+ * {@link JavaRows} dot products and axpys along rows, which C2 compiles better than the same loops on a segment.
  *
  * <p>Everything works on the lower triangle. An UPPER call transposes the square matrix in place first
  * (row-major {@code U} is the transpose of {@code L}, {@code A = UᵀU = LLᵀ}), which costs O(n²) next to

@@ -15,11 +15,11 @@ import jdk.incubator.vector.VectorSpecies;
  * Level-1 vector primitives on rows of {@link FloatMatrix} segments (and small {@code float[]} buffers) for
  * the pure-Java provider, plus tiled transposes and the thread split shared by its routines.
  *
- * <p>Loop shape of every primitive: the body runs one vector at a time while a whole vector fits, and one
- * masked vector finishes the tail (the rows here are short, so a scalar tail of up to L-1 segment accesses
- * would cost more than the body). {@link #dot} keeps two independent accumulators so consecutive FMAs do not wait
- * on each other (the rows here are short, at most a few hundred floats, so two are enough). The
- * accumulation goes through {@link JavaGemm#madd}, which fuses only on hardware FMA.
+ * <p>Loop shape of every primitive: the body runs one vector at a time while a whole vector fits; on segments
+ * one masked vector finishes the tail (the rows here are short, and a scalar tail of up to L-1 checked segment
+ * accesses would cost more than the body), on {@code float[]} a scalar loop does. The dot products keep two
+ * independent accumulators so consecutive FMAs do not wait on each other (rows of at most a few hundred
+ * floats need no more). The accumulation goes through {@link JavaGemm#madd}, which fuses only on hardware FMA.
  */
 final class JavaRows {
     private static final VectorSpecies<Float> SPECIES = JavaGemm.SPECIES;
