@@ -133,7 +133,7 @@ final class Thanos {
             for (int r = r0; r < r1; r++) {
                 lambda.row(r).fill((byte) 0);
                 int k = 0;
-                for (int w = 0; w < words; w++) {
+                for (int w = 0; w < (width + 63) >>> 6; w++) { // a narrower last block leaves stale words
                     k += Long.bitCount(mask[r * words + w]);
                 }
                 sizes[r - r0] = k;
