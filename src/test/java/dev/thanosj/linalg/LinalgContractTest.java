@@ -21,6 +21,7 @@ import dev.thanosj.linalg.Linalg.Triangle;
 import dev.thanosj.reference.LinalgOracle;
 import dev.thanosj.tensor.FloatMatrix;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -558,6 +559,40 @@ class LinalgContractTest {
             NotPositiveDefiniteException e = assertThrows(NotPositiveDefiniteException.class, () -> la.posv(a, b));
             assertEquals(3, e.leadingMinor());
         }
+    }
+
+    @ParameterizedTest
+    @MethodSource("providers")
+    void heapBackedMatricesWorkToo(Provider provider) {
+        Linalg la = provider.get();
+        SplittableRandom rnd = new SplittableRandom(71);
+        FloatMatrix a = heap(rnd, 70, 33, 35);
+        FloatMatrix b = heap(rnd, 33, 40, 40);
+        FloatMatrix c = heap(rnd, 70, 40, 41);
+        double[][] bound = multiply(abs(toDouble(a)), abs(toDouble(b)), 40);
+        double[][] expected = multiply(toDouble(a), toDouble(b), 40);
+        la.gemm(false, false, 1f, a, b, 0f, c);
+        assertClose("gemm on heap", expected, c, scaled(bound, 2 * (33 + 3) * U));
+
+        double[][] spd = spd(rnd, 40);
+        FloatMatrix p = heap(rnd, 40, 40, 43);
+        fillTriangle(p, spd, true);
+        fillTriangle(p, spd, false);
+        FloatMatrix x = heap(rnd, 40, 2, 3);
+        double[][] solution = LinalgOracle.solve(spd, toDouble(x));
+        la.posv(p, x);
+        assertClose("posv on heap", solution, x, uniform(40, 2, 64 * 43 * U * maxAbs(solution)));
+        double[][] l = LinalgOracle.choleskyLower(spd);
+        fillTriangle(p, spd, true);
+        la.potrf(Triangle.LOWER, p);
+        assertClose("potrf on heap", l, p, uniform(40, 40, 64 * 43 * U * maxAbs(l)));
+    }
+
+    /** A random rows x cols matrix over a {@code float[]} with the given row stride. */
+    private static FloatMatrix heap(SplittableRandom rnd, int rows, int cols, int rowStride) {
+        FloatMatrix m = FloatMatrix.wrap(MemorySegment.ofArray(new float[rows * rowStride]), rows, cols, rowStride);
+        fillRandom(m, rnd);
+        return m;
     }
 
     // ---------------------------------------------------------------- bad input
