@@ -50,7 +50,7 @@ final class PruneLayerCommand implements Callable<Integer> {
         PruneSpec pruneSpec = specOptions.spec();
         AtomicOutput.requireDistinct(input, output, "--output");
         PrintWriter out = spec.commandLine().getOut();
-        try (SafetensorsFile file = SafetensorsFile.open(input); Arena arena = Arena.ofConfined()) {
+        try (SafetensorsFile file = SafetensorsFile.open(input); Arena arena = Arena.ofShared()) { // the pruner's workers read it
             String name = input.getFileName().toString();
             TensorInfo weightInfo = requireRank2(file, name, "weight");
             FloatMatrix weight = file.matrix(arena, "weight");
