@@ -23,7 +23,7 @@ import java.util.SplittableRandom;
  * at the start like Llama's, and a {@code generation_config.json}. Every checkpoint also holds an F32
  * {@code rotary_emb.inv_freq} buffer, as old Llama checkpoints do, which the model must carry along unchanged.
  */
-final class TinyLlama {
+public final class TinyLlama {
     static final JsonMapper JSON = JsonMapper.builder().build();
     /** The tokenizer's words; ids are 2 + index ({@code <unk>} is 0, {@code <s>} is 1). */
     static final List<String> WORDS = List.of("the", "of", "and", "to", "in", "is", "that", "for", "it", "this",
@@ -34,7 +34,7 @@ final class TinyLlama {
     }
 
     /** A Llama 2 style config: hidden 32, 4 query and 2 key/value heads of 8, 2 layers, vocabulary 48. */
-    static ObjectNode config(String architecture) {
+    public static ObjectNode config(String architecture) {
         ObjectNode c = JSON.createObjectNode();
         c.putArray("architectures").add(architecture);
         c.put("model_type", architecture.replace("ForCausalLM", "").toLowerCase(java.util.Locale.ROOT));
@@ -71,7 +71,7 @@ final class TinyLlama {
     }
 
     /** Writes a model folder {@code dir} for {@code config} with weights drawn from {@code seed}, in {@code shards} files. */
-    static Path write(Path dir, ObjectNode config, long seed, int shards) throws IOException {
+    public static Path write(Path dir, ObjectNode config, long seed, int shards) throws IOException {
         Files.createDirectories(dir);
         LlamaConfig c = LlamaConfig.parse(config.toString(), "test config");
         Files.writeString(dir.resolve(LlamaConfig.FILE), config.toPrettyString());
@@ -202,7 +202,7 @@ final class TinyLlama {
     }
 
     /** {@code words} random words of the tokenizer's vocabulary, separated by spaces. */
-    static String text(long seed, int words) {
+    public static String text(long seed, int words) {
         SplittableRandom random = new SplittableRandom(seed);
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < words; i++) {
