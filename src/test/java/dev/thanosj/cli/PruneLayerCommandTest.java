@@ -1,7 +1,6 @@
 package dev.thanosj.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -12,18 +11,14 @@ import dev.thanosj.model.safetensors.SafetensorsWriter.FromMatrix;
 import dev.thanosj.tensor.DType;
 import dev.thanosj.tensor.FloatMatrix;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code thanosj prune-layer} end to end, in-process: results, report, and every user error path. */
 class PruneLayerCommandTest {
@@ -34,22 +29,12 @@ class PruneLayerCommandTest {
 
     private Arena arena;
 
-    record Run(int code, String out, String err) {
-    }
 
     @BeforeEach
     void setUp() {
         arena = Arena.ofShared();
     }
 
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cli = new CommandLine(new Main());
-        Main.configure(cli, new PrintWriter(out, true), new PrintWriter(err, true));
-        int code = Main.run(cli, args);
-        return new Run(code, out.toString(), err.toString());
-    }
 
     private FloatMatrix fixture(String tensor) {
         try (SafetensorsFile f = SafetensorsFile.open(FIXTURE)) {
@@ -60,7 +45,7 @@ class PruneLayerCommandTest {
     @Test
     void prunesTheFixtureAsTheIndependentImplementationDid() throws IOException {
         Path out = dir.resolve("out.safetensors");
-        Run run = run("prune-layer", "--input", FIXTURE.toString(), "--output", out.toString(), "--method", "thanos",
+        Cli.Run run = Cli.run("prune-layer", "--input", FIXTURE.toString(), "--output", out.toString(), "--method", "thanos",
                 "--sparsity", "2:4", "--block-size", "16");
         assertEquals(Main.OK, run.code(), run.err());
         assertTrue(run.out().contains("sparsity"), run.out());
@@ -107,7 +92,7 @@ class PruneLayerCommandTest {
         SafetensorsWriter.write(in, List.of(new FromMatrix("weight", weight, DType.F32), new FromMatrix("hessian", h, DType.F32),
                 new FromMatrix("scaler", s, DType.F32, new long[] {cols})), Map.of());
         Path out = dir.resolve("out.safetensors");
-        Run run = run("prune-layer", "--input", in.toString(), "--output", out.toString(), "--method", "thanos",
+        Cli.Run run = Cli.run("prune-layer", "--input", in.toString(), "--output", out.toString(), "--method", "thanos",
                 "--sparsity", "2:4", "--block-size", "16");
         assertEquals(Main.OK, run.code(), run.err());
         FloatMatrix expected = fixture("expected");
@@ -127,7 +112,7 @@ class PruneLayerCommandTest {
         SafetensorsWriter.write(in, List.of(new FromMatrix("weight", fixture("weight"), DType.BF16),
                 new FromMatrix("inputs", fixture("inputs"), DType.BF16)), Map.of());
         Path out = dir.resolve("out.safetensors");
-        Run run = run("prune-layer", "--input", in.toString(), "--output", out.toString(), "--method", "wanda",
+        Cli.Run run = Cli.run("prune-layer", "--input", in.toString(), "--output", out.toString(), "--method", "wanda",
                 "--sparsity", "0.5");
         assertEquals(Main.OK, run.code(), run.err());
         try (SafetensorsFile f = SafetensorsFile.open(out)) {
@@ -142,22 +127,7 @@ class PruneLayerCommandTest {
         return p;
     }
 
-    /** A user error: exit 2, one line naming the problem, no stack trace, and nothing written. */
-    private void assertUserError(String mustMention, String... args) throws IOException {
-        List<Path> before = listing();
-        Run run = run(args);
-        assertEquals(Main.USER_ERROR, run.code(), run.out() + run.err());
-        assertTrue(run.err().startsWith("thanosj: "), run.err());
-        assertTrue(run.err().contains(mustMention), "'" + mustMention + "' in: " + run.err());
-        assertFalse(run.err().contains("\tat "), "no stack trace: " + run.err());
-        assertEquals(before, listing(), "nothing written");
-    }
 
-    private List<Path> listing() throws IOException {
-        try (Stream<Path> files = Files.list(dir)) {
-            return files.sorted().toList();
-        }
-    }
 
     @Test
     void errorPathsNameTheProblemAndWriteNothing() throws IOException {
@@ -165,37 +135,37 @@ class PruneLayerCommandTest {
         FloatMatrix x = fixture("inputs");
         String out = dir.resolve("out.safetensors").toString();
         Path noWeight = write("no-weight.safetensors", Map.of("inputs", x));
-        assertUserError("no tensor 'weight'", "prune-layer", "--input", noWeight.toString(), "--output", out,
+        Cli.assertUserError(dir, "no tensor 'weight'", "prune-layer", "--input", noWeight.toString(), "--output", out,
                 "--method", "thanos", "--sparsity", "0.5");
         Path noInputs = write("no-inputs.safetensors", Map.of("weight", w));
-        assertUserError("'inputs'", "prune-layer", "--input", noInputs.toString(), "--output", out,
+        Cli.assertUserError(dir, "'inputs'", "prune-layer", "--input", noInputs.toString(), "--output", out,
                 "--method", "thanos", "--sparsity", "0.5");
         Path rank1 = dir.resolve("rank1.safetensors");
         SafetensorsWriter.write(rank1, List.of(new FromMatrix("weight", w.rows(0, 1), DType.F32, new long[] {w.cols()}),
                 new FromMatrix("inputs", x, DType.F32)), Map.of());
-        assertUserError("rank 2", "prune-layer", "--input", rank1.toString(), "--output", out,
+        Cli.assertUserError(dir, "rank 2", "prune-layer", "--input", rank1.toString(), "--output", out,
                 "--method", "thanos", "--sparsity", "0.5");
         Path mismatched = write("mismatched.safetensors", Map.of("weight", w, "inputs", x.columns(0, x.cols() - 4)));
-        assertUserError("columns", "prune-layer", "--input", mismatched.toString(), "--output", out,
+        Cli.assertUserError(dir, "columns", "prune-layer", "--input", mismatched.toString(), "--output", out,
                 "--method", "thanos", "--sparsity", "0.5");
-        assertUserError("--sparsity 2:x", "prune-layer", "--input", FIXTURE.toString(), "--output", out,
+        Cli.assertUserError(dir, "--sparsity 2:x", "prune-layer", "--input", FIXTURE.toString(), "--output", out,
                 "--method", "thanos", "--sparsity", "2:x");
-        assertUserError("1.5", "prune-layer", "--input", FIXTURE.toString(), "--output", out,
+        Cli.assertUserError(dir, "1.5", "prune-layer", "--input", FIXTURE.toString(), "--output", out,
                 "--method", "thanos", "--sparsity", "1.5");
-        assertUserError("--method", "prune-layer", "--input", FIXTURE.toString(), "--output", out,
+        Cli.assertUserError(dir, "--method", "prune-layer", "--input", FIXTURE.toString(), "--output", out,
                 "--method", "obs", "--sparsity", "0.5");
         FloatMatrix nan = w.copy(arena);
         nan.set(3, 5, Float.NaN);
         Path withNan = write("nan.safetensors", Map.of("weight", nan, "inputs", x));
-        assertUserError("weight [3, 5] is NaN", "prune-layer", "--input", withNan.toString(), "--output", out,
+        Cli.assertUserError(dir, "weight [3, 5] is NaN", "prune-layer", "--input", withNan.toString(), "--output", out,
                 "--method", "thanos", "--sparsity", "0.5");
-        assertUserError("is the input", "prune-layer", "--input", withNan.toString(), "--output", withNan.toString(),
+        Cli.assertUserError(dir, "is the input", "prune-layer", "--input", withNan.toString(), "--output", withNan.toString(),
                 "--method", "thanos", "--sparsity", "0.5");
-        assertUserError("missing.safetensors", "prune-layer", "--input", dir.resolve("missing.safetensors").toString(),
+        Cli.assertUserError(dir, "missing.safetensors", "prune-layer", "--input", dir.resolve("missing.safetensors").toString(),
                 "--output", out, "--method", "thanos", "--sparsity", "0.5");
         Path notSafetensors = dir.resolve("text.safetensors");
         Files.writeString(notSafetensors, "this is not a safetensors file");
-        assertUserError("text.safetensors", "prune-layer", "--input", notSafetensors.toString(), "--output", out,
+        Cli.assertUserError(dir, "text.safetensors", "prune-layer", "--input", notSafetensors.toString(), "--output", out,
                 "--method", "thanos", "--sparsity", "0.5");
     }
 
