@@ -134,9 +134,13 @@ final class CompareCommand implements Callable<Integer> {
         }
     }
 
-    /** {@code 0.5}, {@code 2:4}, or {@code s0.3} for structured. */
+    /** {@code 0.5}, {@code 2:4}, or {@code s0.3} for structured; a bad value is an error naming {@code --patterns}. */
     static Pattern parsePattern(String text) {
         String t = text.trim();
-        return t.startsWith("s") ? Pattern.parse(t.substring(1), true) : Pattern.parse(t, false);
+        try {
+            return t.startsWith("s") ? Pattern.parse(t.substring(1), true) : Pattern.parse(t, false);
+        } catch (ThanosjException e) {
+            throw new ThanosjException("--patterns " + text + ": " + e.getMessage().replaceFirst("^--sparsity ", ""), e);
+        }
     }
 }

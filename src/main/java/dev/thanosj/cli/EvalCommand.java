@@ -1,6 +1,7 @@
 package dev.thanosj.cli;
 
 import dev.thanosj.ThanosjException;
+import dev.thanosj.concurrent.Workers;
 import dev.thanosj.model.bert.BertEncoder;
 import dev.thanosj.model.bert.BertEvaluation;
 import dev.thanosj.model.onnx.OnnxLinear;
@@ -82,8 +83,7 @@ final class EvalCommand implements Callable<Integer> {
             TokenBatch batch = tok.encode(CalibrationText.sample(docs, samples, 0));
             TextOptions.requireCompatible(dense, batch, referenceFile);
             double javaFidelity = BertEvaluation.javaFidelity(pruned, dense, batch);
-            double ortFidelity = BertEvaluation.ortFidelity(modelFile, referenceFile, batch,
-                    Runtime.getRuntime().availableProcessors());
+            double ortFidelity = BertEvaluation.ortFidelity(modelFile, referenceFile, batch, Workers.threads()); // --threads
             double sparsity = BertEvaluation.sparsity(pruned);
             Map<String, Double> losses = BertEvaluation.layerLosses(pruned, dense, batch);
             if (json) {

@@ -49,7 +49,7 @@ public final class Main implements Runnable {
     CommandSpec spec;
 
     @Option(names = "--threads", paramLabel = "N",
-            description = "Worker threads for Java loops and for the linear-algebra library"
+            description = "Worker threads for Java loops, the linear-algebra library and ONNX Runtime"
                     + " (default: available processors, here ${DEFAULT-VALUE}).")
     int threads = Runtime.getRuntime().availableProcessors();
 

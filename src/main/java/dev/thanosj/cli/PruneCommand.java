@@ -1,5 +1,7 @@
 package dev.thanosj.cli;
 
+import dev.thanosj.ThanosjException;
+import dev.thanosj.concurrent.Workers;
 import dev.thanosj.io.AtomicOutput;
 import dev.thanosj.model.bert.BertEncoder;
 import dev.thanosj.model.bert.BertEvaluation;
@@ -18,6 +20,7 @@ import dev.thanosj.prune.PruneSpec;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -66,7 +69,7 @@ final class PruneCommand implements Callable<Integer> {
             return pruneDecoder(pruneSpec);
         }
         Path modelFile = TextOptions.modelFile(model);
-        AtomicOutput.requireDistinct(modelFile, output, "--output");
+        requireOutputs(modelFile, false);
         Path reportFile = reportPath(output);
         PrintWriter out = spec.commandLine().getOut();
         try (Tokenizer tok = job.openTokenizer();
@@ -85,7 +88,7 @@ final class PruneCommand implements Callable<Integer> {
             pruning.save(output);
             TokenBatch heldOut = job.evaluationBatch(tok);
             double javaFidelity = BertEvaluation.javaFidelity(encoder, pruning.weights(), BertEncoder.DENSE, heldOut);
-            double ortFidelity = BertEvaluation.ortFidelity(output, modelFile, heldOut, Runtime.getRuntime().availableProcessors());
+            double ortFidelity = BertEvaluation.ortFidelity(output, modelFile, heldOut, Workers.threads()); // --threads
             Reports.printLayers(out, report);
             out.printf(Locale.ROOT, "%s: sparsity %.4f of the Linears, %.1f s%n", report.spec(), report.sparsity(),
                     report.seconds());
@@ -114,7 +117,7 @@ final class PruneCommand implements Callable<Integer> {
 
     /** Prunes a Hugging Face decoder checkpoint folder (Llama, Mistral, Qwen2) into the folder {@code --output}. */
     private int pruneDecoder(PruneSpec pruneSpec) {
-        AtomicOutput.requireDistinct(model, output, "--output");
+        requireOutputs(model, true);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try (LlamaModel llama = LlamaModel.open(model); LlamaTokenizer tok = LlamaTokenizer.open(model)) {
@@ -156,6 +159,35 @@ final class PruneCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "wrote %s and %s%n", output, reportFile);
         }
         return Main.OK;
+    }
+
+    /**
+     * Checks, before any work, that {@code --output} and its report can be written without touching an input:
+     * each goes into an existing folder, the report (and an ONNX output) is not an existing folder, and
+     * neither is an input (the model, {@code --tokenizer}, {@code --calibration}, {@code --eval-text}) nor a
+     * folder holding one (a folder output is replaced whole).
+     */
+    private void requireOutputs(Path modelPath, boolean outputIsFolder) {
+        List<Path> inputs = new ArrayList<>(List.of(modelPath));
+        inputs.addAll(job.files());
+        Path reportFile = reportPath(output);
+        for (Path target : List.of(output, reportFile)) {
+            String what = target == output ? "--output" : "--output's report";
+            Path absolute = target.toAbsolutePath().normalize();
+            if (absolute.getParent() == null || !Files.isDirectory(absolute.getParent())) {
+                throw new ThanosjException(what + " " + target + ": the folder " + absolute.getParent() + " does not exist");
+            }
+            if (Files.isDirectory(target) && (target == reportFile || !outputIsFolder)) {
+                throw new ThanosjException(what + " " + target + " is a folder; give the path of the file to write");
+            }
+            for (Path input : inputs) {
+                AtomicOutput.requireDistinct(input, target, what);
+                if (input.toAbsolutePath().normalize().startsWith(absolute)) {
+                    throw new ThanosjException(what + " " + target + " holds the input " + input
+                            + "; choose another output path (inputs are never modified)");
+                }
+            }
+        }
     }
 
     /** {@code OUT.onnx} (or a folder {@code OUT}) → {@code OUT.report.json} beside it. */

@@ -1,5 +1,6 @@
 package dev.thanosj.cli;
 
+import dev.thanosj.ThanosjException;
 import dev.thanosj.prune.Method;
 import dev.thanosj.prune.Pattern;
 import dev.thanosj.prune.PruneSpec;
@@ -27,7 +28,19 @@ final class SpecOptions {
 
     /** The validated spec these options describe. */
     PruneSpec spec() {
-        return spec(Method.parse(method), Pattern.parse(sparsity, structured));
+        return spec(Method.parse(method), pattern());
+    }
+
+    /** {@code --sparsity} (with {@code --structured}) as a pattern; a bad value is an error naming the option. */
+    private Pattern pattern() {
+        try {
+            return Pattern.parse(sparsity, structured);
+        } catch (ThanosjException e) {
+            if (e.getMessage().startsWith("--sparsity")) {
+                throw e;
+            }
+            throw new ThanosjException("--sparsity " + sparsity + ": " + e.getMessage(), e);
+        }
     }
 
     /** A spec for {@code method} and {@code pattern} with these options' knobs. */

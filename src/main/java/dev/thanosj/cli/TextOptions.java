@@ -9,6 +9,8 @@ import dev.thanosj.model.text.Tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Objects;
+import java.util.stream.Stream;
 import picocli.CommandLine.Option;
 
 /**
@@ -41,6 +43,11 @@ final class TextOptions {
 
     @Option(names = "--eval-samples", description = "held-out documents drawn (default ${DEFAULT-VALUE})")
     int evalSamples = 256;
+
+    /** The files given as {@code --tokenizer}, {@code --calibration} and {@code --eval-text}: inputs an output must spare. */
+    List<Path> files() {
+        return Stream.of(tokenizer, calibration, evalText).filter(Objects::nonNull).toList();
+    }
 
     /** The model file: {@code model}, or the bundled MiniLM extracted to the cache. */
     static Path modelFile(Path model) {
