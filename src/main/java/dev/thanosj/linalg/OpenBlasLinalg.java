@@ -299,17 +299,7 @@ final class OpenBlasLinalg extends CheckedLinalg {
             viaOffHeapCopies(m -> doPotrf(uplo, m[0]), a);
             return;
         }
-        int n = a.rows();
-        byte fortranUplo = fortranUplo(uplo);
-        int info;
-        if (n >= LARGE_STACK_ORDER) {
-            requireUsable(a);
-            info = LargeStackExecutor.run(() -> potrf(false, fortranUplo, LargeStackExecutor.forThisThread(
-                    a.segment()), n, a.rowStride()));
-        } else {
-            info = potrf(true, fortranUplo, a.segment(), n, a.rowStride());
-        }
-        checkInfo("spotrf_", info, n);
+        checkInfo("spotrf_", factorRoutine(OpenBlasLinalg::potrf, uplo, a), a.rows());
         zeroStrictTriangle(a, uplo == Triangle.LOWER);
     }
 
@@ -319,17 +309,7 @@ final class OpenBlasLinalg extends CheckedLinalg {
             viaOffHeapCopies(m -> doPotri(uplo, m[0]), factor);
             return;
         }
-        int n = factor.rows();
-        byte fortranUplo = fortranUplo(uplo);
-        int info;
-        if (n >= LARGE_STACK_ORDER) {
-            requireUsable(factor);
-            info = LargeStackExecutor.run(() -> potri(false, fortranUplo, LargeStackExecutor.forThisThread(
-                    factor.segment()), n, factor.rowStride()));
-        } else {
-            info = potri(true, fortranUplo, factor.segment(), n, factor.rowStride());
-        }
-        checkInfo("spotri_", info, n);
+        checkInfo("spotri_", factorRoutine(OpenBlasLinalg::potri, uplo, factor), factor.rows());
         copyTriangle(factor, uplo == Triangle.LOWER);
     }
 
@@ -412,6 +392,27 @@ final class OpenBlasLinalg extends CheckedLinalg {
             throw propagate(e);
         }
         return 0;
+    }
+
+    /** A LAPACK routine on one square matrix: {@code routine(uplo, a, n, lda)}, returning LAPACK's info. */
+    @FunctionalInterface
+    private interface FactorRoutine {
+        int call(boolean critical, byte uplo, MemorySegment a, int n, int lda);
+    }
+
+    /**
+     * Runs {@code routine} on {@code a}: from order {@value #LARGE_STACK_ORDER} on the large-stack executor
+     * (LAPACK may recurse deeply), below it on the caller as a critical call.
+     */
+    private static int factorRoutine(FactorRoutine routine, Triangle uplo, FloatMatrix a) {
+        int n = a.rows();
+        byte fortranUplo = fortranUplo(uplo);
+        if (n >= LARGE_STACK_ORDER) {
+            requireUsable(a);
+            return LargeStackExecutor.run(() -> routine.call(false, fortranUplo,
+                    LargeStackExecutor.forThisThread(a.segment()), n, a.rowStride()));
+        }
+        return routine.call(true, fortranUplo, a.segment(), n, a.rowStride());
     }
 
     /**
