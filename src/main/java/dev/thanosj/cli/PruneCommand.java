@@ -165,7 +165,7 @@ final class PruneCommand implements Callable<Integer> {
      * Checks, before any work, that {@code --output} and its report can be written without touching an input:
      * each goes into an existing folder, the report (and an ONNX output) is not an existing folder, and
      * neither is an input (the model, {@code --tokenizer}, {@code --calibration}, {@code --eval-text}) nor a
-     * folder holding one (a folder output is replaced whole).
+     * folder holding one; a folder output must be absent or empty.
      */
     private void requireOutputs(Path modelPath, boolean outputIsFolder) {
         List<Path> inputs = new ArrayList<>(List.of(modelPath));
@@ -187,6 +187,9 @@ final class PruneCommand implements Callable<Integer> {
                             + "; choose another output path (inputs are never modified)");
                 }
             }
+        }
+        if (outputIsFolder) {
+            AtomicOutput.requireReplaceableDirectory(output, "--output");
         }
     }
 

@@ -32,9 +32,33 @@ public final class AtomicOutput {
         write(target, false, writer);
     }
 
-    /** Writes {@code target} (a folder, created empty for the writer) through {@code writer}, atomically. */
+    /**
+     * Writes {@code target} (a folder, created empty for the writer) through {@code writer}, atomically. An
+     * existing empty folder is replaced; a non-empty one is refused before anything is written, so no
+     * unrelated file is ever deleted.
+     */
     public static void writeDirectory(Path target, Writer writer) {
+        requireReplaceableDirectory(target, "output folder");
         write(target, true, writer);
+    }
+
+    /**
+     * Throws a {@link ThanosjException} naming {@code what} unless {@code target} is absent or an empty
+     * folder: what {@link #writeDirectory} may replace.
+     */
+    public static void requireReplaceableDirectory(Path target, String what) {
+        if (Files.isDirectory(target)) {
+            try (var entries = Files.list(target)) {
+                if (entries.findAny().isPresent()) {
+                    throw new ThanosjException(what + " " + target + " exists and is not empty;"
+                            + " remove it or choose another path");
+                }
+            } catch (IOException e) {
+                throw new ThanosjException("cannot read " + what + " " + target + ": " + e.getMessage(), e);
+            }
+        } else if (Files.exists(target)) {
+            throw new ThanosjException(what + " " + target + " exists and is not a folder");
+        }
     }
 
     /**

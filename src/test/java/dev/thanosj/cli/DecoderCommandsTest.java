@@ -89,6 +89,11 @@ class DecoderCommandsTest {
                 "--method", "wanda", "--sparsity", "0.5", "--calibration", text.toString(), "--samples", "2");
         Cli.assertUserError(dir, "--seq-len", "prune", "--model", model.toString(), "--output", out, "--method", "wanda",
                 "--sparsity", "0.5", "--calibration", text.toString(), "--samples", "2", "--seq-len", "4096");
+        Path occupied = Files.createDirectories(dir.resolve("occupied"));
+        Files.writeString(occupied.resolve("notes.txt"), "unrelated");
+        Cli.assertUserError(dir, "not empty", "prune", "--model", model.toString(), "--output", occupied.toString(),
+                "--method", "wanda", "--sparsity", "0.5", "--calibration", text.toString(), "--samples", "2",
+                "--seq-len", "16");
         Path shortText = dir.resolve("short.txt");
         Files.writeString(shortText, "the cat sat");
         Cli.assertUserError(dir, "short.txt", "prune", "--model", model.toString(), "--output", out, "--method", "wanda",
