@@ -27,8 +27,8 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
  * vector registers. The selection passes need no accumulator vector (a popcount of the compare mask per
  * step), and are not unrolled: they are bound by the load of the row.
  * <b>Batched SPD solve</b>: SIMD across L systems (lane = row of W), so each step of the Cholesky is a full
- * vector FMA with no tails and no horizontal reduction; the inner product loop is register-tiled 2 rows x 4
- * columns (6 loads per 8 FMAs instead of 2 per FMA; 8 accumulators), rows taken in pairs.
+ * vector FMA with no tails and no horizontal reduction; the inner product loop is register-tiled 4 columns
+ * wide (5 loads per 4 FMAs instead of 2 per FMA).
  * <b>FMA</b> is used only when HotSpot reports hardware FMA ({@code -XX:+UseFMA}); otherwise multiply then add.
  */
 final class PanamaKernels implements Kernels {
@@ -331,14 +331,10 @@ final class PanamaKernels implements Kernels {
         // boxes every vector (100x slower).
         int diag = k * (k + 1) / 2 * L; // work[diag + i·L ..] = 1 / L_ii per lane
         gatherSystems(gram, gramStride, q, k, work);
-        int i = 0;
-        for (; i + 2 <= k; i += 2) {
-            if (!choleskyRowPair(work, i, diag)) {
+        for (int i = 0; i < k; i++) {
+            if (!choleskyRow(work, i, diag)) {
                 return false;
             }
-        }
-        if (i < k && !choleskyRow(work, i, diag)) {
-            return false;
         }
         forward(work, k, diag, rhs);
         backward(work, k, diag, rhs);
@@ -395,115 +391,6 @@ final class PanamaKernels implements Kernels {
         d.intoArray(work, rowI + i * L);
         FloatVector.broadcast(SPECIES, 1f).div(d).intoArray(work, diag + i * L);
         return true;
-    }
-
-    /**
-     * Rows i and i+1 of the Cholesky factor: their columns below i in 2 x 4 register tiles (6 loads per 8
-     * FMAs, the working set of a batch lives in L2), then the two diagonals; false on a non-positive pivot.
-     */
-    private static boolean choleskyRowPair(float[] work, int i, int diag) {
-        int rowI = i * (i + 1) / 2 * L;
-        int rowN = rowI + (i + 1) * L;
-        int j = 0;
-        for (; j + 4 <= i; j += 4) {
-            choleskyTilePair(work, rowI, rowN, j, diag);
-        }
-        for (; j < i; j++) {
-            int rj = j * (j + 1) / 2 * L;
-            FloatVector s = FloatVector.zero(SPECIES);
-            FloatVector t = s;
-            for (int p = 0; p < j; p++) {
-                FloatVector lj = FloatVector.fromArray(SPECIES, work, rj + p * L);
-                s = madd(FloatVector.fromArray(SPECIES, work, rowI + p * L), lj, s);
-                t = madd(FloatVector.fromArray(SPECIES, work, rowN + p * L), lj, t);
-            }
-            FloatVector inv = FloatVector.fromArray(SPECIES, work, diag + j * L);
-            FloatVector.fromArray(SPECIES, work, rowI + j * L).sub(s).mul(inv).intoArray(work, rowI + j * L);
-            FloatVector.fromArray(SPECIES, work, rowN + j * L).sub(t).mul(inv).intoArray(work, rowN + j * L);
-        }
-        if (!pivot(work, rowI, i, diag)) {
-            return false;
-        }
-        FloatVector s = FloatVector.zero(SPECIES); // L[i+1][i]
-        for (int p = 0; p < i; p++) {
-            s = madd(FloatVector.fromArray(SPECIES, work, rowN + p * L), FloatVector.fromArray(SPECIES, work, rowI + p * L), s);
-        }
-        FloatVector.fromArray(SPECIES, work, rowN + i * L).sub(s).mul(FloatVector.fromArray(SPECIES, work, diag + i * L))
-                .intoArray(work, rowN + i * L);
-        return pivot(work, rowN, i + 1, diag);
-    }
-
-    /** The diagonal of row i: {@code sqrt(A_ii − Σ L_ip²)} and its inverse; false when not positive. */
-    private static boolean pivot(float[] work, int rowI, int i, int diag) {
-        FloatVector s = FloatVector.zero(SPECIES);
-        for (int p = 0; p < i; p++) {
-            FloatVector li = FloatVector.fromArray(SPECIES, work, rowI + p * L);
-            s = madd(li, li, s);
-        }
-        FloatVector d = FloatVector.fromArray(SPECIES, work, rowI + i * L).sub(s);
-        if (!d.compare(VectorOperators.GT, 0f).allTrue()) {
-            return false;
-        }
-        d = d.sqrt();
-        d.intoArray(work, rowI + i * L);
-        FloatVector.broadcast(SPECIES, 1f).div(d).intoArray(work, diag + i * L);
-        return true;
-    }
-
-    /** {@link #choleskyTile} for two rows at once, sharing the loads of the four column rows. */
-    private static void choleskyTilePair(float[] work, int rowI, int rowN, int j, int diag) {
-        int r0 = j * (j + 1) / 2 * L;
-        int r1 = r0 + (j + 1) * L;
-        int r2 = r1 + (j + 2) * L;
-        int r3 = r2 + (j + 3) * L;
-        FloatVector s0 = FloatVector.zero(SPECIES);
-        FloatVector s1 = s0;
-        FloatVector s2 = s0;
-        FloatVector s3 = s0;
-        FloatVector t0 = s0;
-        FloatVector t1 = s0;
-        FloatVector t2 = s0;
-        FloatVector t3 = s0;
-        for (int p = 0; p < j; p++) {
-            FloatVector li = FloatVector.fromArray(SPECIES, work, rowI + p * L);
-            FloatVector ln = FloatVector.fromArray(SPECIES, work, rowN + p * L);
-            FloatVector a = FloatVector.fromArray(SPECIES, work, r0 + p * L);
-            s0 = madd(li, a, s0);
-            t0 = madd(ln, a, t0);
-            a = FloatVector.fromArray(SPECIES, work, r1 + p * L);
-            s1 = madd(li, a, s1);
-            t1 = madd(ln, a, t1);
-            a = FloatVector.fromArray(SPECIES, work, r2 + p * L);
-            s2 = madd(li, a, s2);
-            t2 = madd(ln, a, t2);
-            a = FloatVector.fromArray(SPECIES, work, r3 + p * L);
-            s3 = madd(li, a, s3);
-            t3 = madd(ln, a, t3);
-        }
-        finishTile(work, rowI, j, diag, r1, r2, r3, s0, s1, s2, s3);
-        finishTile(work, rowN, j, diag, r1, r2, r3, t0, t1, t2, t3);
-    }
-
-    /** The triangle of a 4-column tile: {@code L[i][j+t]} needs {@code L[i][j..j+t)} of the same tile. */
-    private static void finishTile(float[] work, int rowI, int j, int diag, int r1, int r2, int r3, FloatVector s0,
-            FloatVector s1, FloatVector s2, FloatVector s3) {
-        FloatVector l0 = FloatVector.fromArray(SPECIES, work, rowI + j * L).sub(s0)
-                .mul(FloatVector.fromArray(SPECIES, work, diag + j * L));
-        l0.intoArray(work, rowI + j * L);
-        s1 = madd(l0, FloatVector.fromArray(SPECIES, work, r1 + j * L), s1);
-        s2 = madd(l0, FloatVector.fromArray(SPECIES, work, r2 + j * L), s2);
-        s3 = madd(l0, FloatVector.fromArray(SPECIES, work, r3 + j * L), s3);
-        FloatVector l1 = FloatVector.fromArray(SPECIES, work, rowI + (j + 1) * L).sub(s1)
-                .mul(FloatVector.fromArray(SPECIES, work, diag + (j + 1) * L));
-        l1.intoArray(work, rowI + (j + 1) * L);
-        s2 = madd(l1, FloatVector.fromArray(SPECIES, work, r2 + (j + 1) * L), s2);
-        s3 = madd(l1, FloatVector.fromArray(SPECIES, work, r3 + (j + 1) * L), s3);
-        FloatVector l2 = FloatVector.fromArray(SPECIES, work, rowI + (j + 2) * L).sub(s2)
-                .mul(FloatVector.fromArray(SPECIES, work, diag + (j + 2) * L));
-        l2.intoArray(work, rowI + (j + 2) * L);
-        s3 = madd(l2, FloatVector.fromArray(SPECIES, work, r3 + (j + 2) * L), s3);
-        FloatVector.fromArray(SPECIES, work, rowI + (j + 3) * L).sub(s3)
-                .mul(FloatVector.fromArray(SPECIES, work, diag + (j + 3) * L)).intoArray(work, rowI + (j + 3) * L);
     }
 
     /** {@code L[i][j..j+3]}: four inner products sharing the loads of row i (5 loads per 4 FMAs). */
