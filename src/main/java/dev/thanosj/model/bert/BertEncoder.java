@@ -2,6 +2,7 @@ package dev.thanosj.model.bert;
 
 import dev.thanosj.ThanosjException;
 import dev.thanosj.concurrent.Workers;
+import dev.thanosj.kernels.Activations;
 import dev.thanosj.linalg.Linalg;
 import dev.thanosj.model.onnx.OnnxLinear;
 import dev.thanosj.model.onnx.OnnxModel;
@@ -34,8 +35,13 @@ import java.util.function.Function;
  * {@code totalTokens x hidden} matrix with no padding rows; attention runs per sequence over its own tokens,
  * which is exactly BERT's attention mask for right padding. Every matrix handed to or returned by this class
  * lives off-heap; matrices passed in must live in a shared arena ({@link Arena#ofShared()}) because worker
- * threads read and write them. A layer call keeps only that layer's temporaries, for a chunk of at most
- * {@value #CHUNK_TOKENS} tokens (or one longer sequence) at a time, in an arena closed when the call ends.
+ * threads read and write them. A layer runs over chunks of at most {@value #CHUNK_TOKENS} tokens (or one
+ * longer sequence) at a time; its temporaries, sized for the largest chunk, are allocated once per layer call
+ * (once per {@link #forward} for all layers) in an arena closed when the call ends.
+ *
+ * <p>The work besides the GEMMs (GELU, the attention's softmax, LayerNorm) runs on the float32 kernels of
+ * {@link Activations} (Vector API where available): erf within 1e-7, exp within 1 ulp. Attention runs per
+ * sequence (or per group of heads) on the worker pool, both of its products through the BLAS.
  *
  * <p>The structure is found through the graph: the Linears through their MatMul nodes
  * ({@link OnnxModel#linears()}), the embedding tables through their Gather nodes, each LayerNorm's scale,
@@ -61,10 +67,11 @@ public final class BertEncoder implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final BertConfig config;
     private final MemorySegment wordEmbeddings;
-    private final MemorySegment positionEmbeddings;
-    private final MemorySegment typeEmbeddings;
+    /** Row {@code type · maxPositions + position}: that position's embedding plus that token type's. */
+    private final FloatMatrix positionAndType;
     private final Norm embeddingNorm;
     private final List<Layer> layers;
+    private final Activations activations = Activations.get();
 
     /** LayerNorm parameters: {@code y = (x - mean) / sqrt(var + eps) · gamma + beta}. */
     private record Norm(FloatMatrix gamma, FloatMatrix beta, float eps) {
@@ -130,8 +137,7 @@ public final class BertEncoder implements AutoCloseable {
         int heads = heads(blockScope(layers.getFirst().linears().getFirst()) + "/attention/self", hidden);
         this.config = new BertConfig(layers.size(), hidden, heads, intermediate, word.dim(0), position.dim(0), type.dim(0));
         this.wordEmbeddings = model.data(word);
-        this.positionEmbeddings = model.data(position);
-        this.typeEmbeddings = model.data(type);
+        this.positionAndType = positionAndType(model.data(position), model.data(type));
     }
 
     /**
@@ -193,14 +199,8 @@ public final class BertEncoder implements AutoCloseable {
             for (int t = 0; t < batch.length(s); t++) {
                 MemorySegment row = out.row(batch.offset(s) + t);
                 long word = (long) batch.id(s, t) * hidden * Float.BYTES;
-                long type = (long) batch.typeId(s, t) * hidden * Float.BYTES;
-                long position = (long) t * hidden * Float.BYTES;
-                for (int c = 0; c < hidden; c++) {
-                    long at = (long) c * Float.BYTES;
-                    float sum = wordEmbeddings.get(LE_FLOAT, word + at) + typeEmbeddings.get(LE_FLOAT, type + at);
-                    row.setAtIndex(FLOAT, c, sum + positionEmbeddings.get(LE_FLOAT, position + at));
-                }
-                layerNorm(row, embeddingNorm, hidden);
+                MemorySegment.copy(wordEmbeddings, LE_FLOAT, word, row, FLOAT, 0, hidden);
+                normalize(row, positionAndType.row(batch.typeId(s, t) * config.maxPositions() + t), embeddingNorm, hidden);
             }
         });
         return out;
@@ -231,33 +231,65 @@ public final class BertEncoder implements AutoCloseable {
         if (output != null) {
             requireStates(batch, output);
         }
-        Layer spec = layers.get(layer);
         try (Arena call = Arena.ofShared()) {
-            List<FloatMatrix> w = new ArrayList<>();
-            for (OnnxLinear linear : spec.linears()) {
-                FloatMatrix given = weights.apply(linear);
-                if (given == null) {
-                    given = readWeight(linear, call);
-                } else if (given.rows() != linear.inFeatures() || given.cols() != linear.outFeatures()) {
-                    throw new IllegalArgumentException("weight for " + linear.label() + " is " + given.shape()
-                            + ", expected " + linear.inFeatures() + "x" + linear.outFeatures() + " ([in, out])");
-                }
-                w.add(given);
-            }
-            int s0 = 0;
-            while (s0 < batch.size()) {
-                int s1 = s0 + 1;
-                while (s1 < batch.size() && batch.offset(s1 + 1) - batch.offset(s0) <= CHUNK_TOKENS) {
-                    s1++;
-                }
-                int r0 = batch.offset(s0);
-                int r1 = batch.offset(s1);
-                try (Arena chunk = Arena.ofShared()) {
-                    layerChunk(spec, w, batch, s0, s1, input.rows(r0, r1), output == null ? null : output.rows(r0, r1), tap, chunk);
-                }
-                s0 = s1;
-            }
+            int[] chunks = chunks(batch);
+            runLayer(layer, batch, chunks, input, output, weights, tap, Workspace.allocate(call, maxChunkTokens(batch, chunks), config), call);
         }
+    }
+
+    /**
+     * Layer {@code layer} over every chunk of {@code batch} (the sequence boundaries {@code chunks}), with the
+     * temporaries in {@code workspace} and the model file's weights, when asked for, read into {@code call}.
+     */
+    private void runLayer(int layer, TokenBatch batch, int[] chunks, FloatMatrix input, FloatMatrix output,
+            Function<OnnxLinear, FloatMatrix> weights, LinearTap tap, Workspace workspace, Arena call) {
+        Layer spec = layers.get(layer);
+        List<FloatMatrix> w = new ArrayList<>();
+        for (OnnxLinear linear : spec.linears()) {
+            FloatMatrix given = weights.apply(linear);
+            if (given == null) {
+                given = readWeight(linear, call);
+            } else if (given.rows() != linear.inFeatures() || given.cols() != linear.outFeatures()) {
+                throw new IllegalArgumentException("weight for " + linear.label() + " is " + given.shape()
+                        + ", expected " + linear.inFeatures() + "x" + linear.outFeatures() + " ([in, out])");
+            }
+            w.add(given);
+        }
+        for (int c = 0; c + 1 < chunks.length; c++) {
+            int s0 = chunks[c];
+            int s1 = chunks[c + 1];
+            int r0 = batch.offset(s0);
+            int r1 = batch.offset(s1);
+            layerChunk(spec, w, batch, s0, s1, input.rows(r0, r1), output == null ? null : output.rows(r0, r1), tap,
+                    workspace.rows(r1 - r0));
+        }
+    }
+
+    /**
+     * Sequence boundaries of the chunks of {@code batch}: chunk c is sequences {@code [chunks[c], chunks[c+1])},
+     * as many whole sequences as fit in {@value #CHUNK_TOKENS} tokens (a longer sequence alone).
+     */
+    private static int[] chunks(TokenBatch batch) {
+        List<Integer> bounds = new ArrayList<>();
+        int s0 = 0;
+        bounds.add(0);
+        while (s0 < batch.size()) {
+            int s1 = s0 + 1;
+            while (s1 < batch.size() && batch.offset(s1 + 1) - batch.offset(s0) <= CHUNK_TOKENS) {
+                s1++;
+            }
+            bounds.add(s1);
+            s0 = s1;
+        }
+        return bounds.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private static int maxChunkTokens(TokenBatch batch, int[] chunks) {
+        int most = 0;
+        for (int c = 0; c + 1 < chunks.length; c++) {
+            most = Math.max(most, batch.offset(chunks[c + 1]) - batch.offset(chunks[c]));
+        }
+        return most;
     }
 
     /**
@@ -267,8 +299,14 @@ public final class BertEncoder implements AutoCloseable {
      */
     public FloatMatrix forward(TokenBatch batch, Arena target, Function<OnnxLinear, FloatMatrix> weights) {
         FloatMatrix hidden = embed(batch, target);
-        for (int l = 0; l < layers.size(); l++) {
-            layer(l, batch, hidden, weights, null);
+        int[] chunks = chunks(batch);
+        try (Arena call = Arena.ofShared()) {
+            Workspace workspace = Workspace.allocate(call, maxChunkTokens(batch, chunks), config);
+            for (int l = 0; l < layers.size(); l++) {
+                try (Arena weightsArena = Arena.ofShared()) {
+                    runLayer(l, batch, chunks, hidden, hidden, weights, null, workspace, weightsArena);
+                }
+            }
         }
         return hidden;
     }
@@ -320,6 +358,25 @@ public final class BertEncoder implements AutoCloseable {
         return out;
     }
 
+    /** The sum of every position's and every token type's embedding (see {@link #positionAndType}), in the encoder's arena. */
+    private FloatMatrix positionAndType(MemorySegment positions, MemorySegment types) {
+        int hidden = config.hidden();
+        int maxPositions = config.maxPositions();
+        FloatMatrix sums = FloatMatrix.allocate(arena, config.typeVocabSize() * maxPositions, hidden);
+        for (int type = 0; type < config.typeVocabSize(); type++) {
+            for (int t = 0; t < maxPositions; t++) {
+                MemorySegment row = sums.row(type * maxPositions + t);
+                for (int c = 0; c < hidden; c++) {
+                    long at = (long) c * Float.BYTES;
+                    float sum = types.get(LE_FLOAT, (long) type * hidden * Float.BYTES + at)
+                            + positions.get(LE_FLOAT, (long) t * hidden * Float.BYTES + at);
+                    row.setAtIndex(FLOAT, c, sum);
+                }
+            }
+        }
+        return sums;
+    }
+
     /** Frees the biases and LayerNorm parameters; the model stays open (its owner closes it). */
     @Override
     public void close() {
@@ -328,15 +385,32 @@ public final class BertEncoder implements AutoCloseable {
 
     // ---- one chunk of a layer ----
 
+    /**
+     * The temporaries of one chunk: Q, K, V, the attention context ({@code tokens x hidden}) and the
+     * feed-forward's inner activations ({@code tokens x intermediate}); allocated once per layer call (once per
+     * forward pass) for the largest chunk, every chunk uses its first rows.
+     */
+    private record Workspace(FloatMatrix q, FloatMatrix k, FloatMatrix v, FloatMatrix context, FloatMatrix inner) {
+        static Workspace allocate(Arena arena, int tokens, BertConfig config) {
+            int rows = Math.max(tokens, 1);
+            return new Workspace(FloatMatrix.allocate(arena, rows, config.hidden()), FloatMatrix.allocate(arena, rows, config.hidden()),
+                    FloatMatrix.allocate(arena, rows, config.hidden()), FloatMatrix.allocate(arena, rows, config.hidden()),
+                    FloatMatrix.allocate(arena, rows, config.intermediate()));
+        }
+
+        /** The first {@code n} rows of every temporary. */
+        Workspace rows(int n) {
+            return new Workspace(q.rows(0, n), k.rows(0, n), v.rows(0, n), context.rows(0, n), inner.rows(0, n));
+        }
+    }
+
     /** One chunk of sequences {@code [s0, s1)}: rows {@code x} in, rows {@code y} out (skipped when null). */
     private void layerChunk(Layer spec, List<FloatMatrix> w, TokenBatch batch, int s0, int s1, FloatMatrix x,
-            FloatMatrix y, LinearTap tap, Arena chunk) {
-        int n = x.rows();
-        int hidden = config.hidden();
+            FloatMatrix y, LinearTap tap, Workspace workspace) {
         List<OnnxLinear> linears = spec.linears();
-        FloatMatrix q = FloatMatrix.allocate(chunk, n, hidden);
-        FloatMatrix k = FloatMatrix.allocate(chunk, n, hidden);
-        FloatMatrix v = FloatMatrix.allocate(chunk, n, hidden);
+        FloatMatrix q = workspace.q();
+        FloatMatrix k = workspace.k();
+        FloatMatrix v = workspace.v();
         tap(tap, linears.get(0), x);
         linear(x, w.get(0), spec.biases().get(0), q);
         tap(tap, linears.get(1), x);
@@ -344,14 +418,14 @@ public final class BertEncoder implements AutoCloseable {
         tap(tap, linears.get(2), x);
         linear(x, w.get(2), spec.biases().get(2), v);
 
-        FloatMatrix context = FloatMatrix.allocate(chunk, n, hidden);
+        FloatMatrix context = workspace.context();
         attention(q, k, v, context, batch, s0, s1);
         tap(tap, linears.get(3), context);
         FloatMatrix attended = q; // q is no longer needed: reuse its memory for the attention block's output
         linear(context, w.get(3), spec.biases().get(3), attended);
         addAndNormalize(attended, x, spec.attentionNorm());
 
-        FloatMatrix inner = FloatMatrix.allocate(chunk, n, config.intermediate());
+        FloatMatrix inner = workspace.inner();
         tap(tap, linears.get(4), attended);
         linear(attended, w.get(4), spec.biases().get(4), inner);
         gelu(inner);
@@ -386,91 +460,54 @@ public final class BertEncoder implements AutoCloseable {
 
     /**
      * Scaled dot-product attention of every sequence {@code [s0, s1)} over its own tokens, head by head:
-     * {@code context_h = softmax(Q_h K_hᵀ / sqrt(d)) V_h}. Tasks (sequence, head) run on the worker pool with
-     * the BLAS single-threaded; each has its own scores scratch.
+     * {@code context_h = softmax(Q_h K_hᵀ / sqrt(d)) V_h}, both products through the BLAS on strided views of
+     * Q, K, V and the context. Tasks run on the worker pool with the BLAS single-threaded: one per sequence,
+     * or per (sequence, group of heads) when there are too few sequences to keep every worker busy; each
+     * task has one scores scratch ({@code len x len}) for its heads.
      */
     private void attention(FloatMatrix q, FloatMatrix k, FloatMatrix v, FloatMatrix context, TokenBatch batch, int s0, int s1) {
         int heads = config.heads();
         int d = config.headDim();
         int base = batch.offset(s0);
         float scale = (float) (1.0 / Math.sqrt(d));
+        int sequences = s1 - s0;
+        int groups = Math.min(heads, Math.ceilDiv(2 * Workers.threads(), sequences));
+        int perGroup = Math.ceilDiv(heads, groups);
         Linalg linalg = Linalg.get();
-        linalg.parallelFor((s1 - s0) * heads, task -> {
-            int s = s0 + task / heads;
-            int h = task % heads;
+        linalg.parallelFor(sequences * groups, task -> {
+            int s = s0 + task / groups;
+            int h0 = task % groups * perGroup;
+            int h1 = Math.min(heads, h0 + perGroup);
             int r0 = batch.offset(s) - base;
             int len = batch.length(s);
             try (Arena scratch = Arena.ofConfined()) {
                 FloatMatrix scores = FloatMatrix.allocate(scratch, len, len);
-                linalg.gemm(false, true, scale, q.view(r0, h * d, len, d), k.view(r0, h * d, len, d), 0f, scores);
-                for (int r = 0; r < len; r++) {
-                    softmax(scores.row(r), len);
+                for (int h = h0; h < h1; h++) {
+                    linalg.gemm(false, true, scale, q.view(r0, h * d, len, d), k.view(r0, h * d, len, d), 0f, scores);
+                    for (int r = 0; r < len; r++) {
+                        activations.softmax(scores.row(r), len);
+                    }
+                    linalg.gemm(false, false, 1f, scores, v.view(r0, h * d, len, d), 0f, context.view(r0, h * d, len, d));
                 }
-                linalg.gemm(false, false, 1f, scores, v.view(r0, h * d, len, d), 0f, context.view(r0, h * d, len, d));
             }
         });
-    }
-
-    private static void softmax(MemorySegment row, int n) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int c = 0; c < n; c++) {
-            max = Math.max(max, row.getAtIndex(FLOAT, c));
-        }
-        double sum = 0;
-        for (int c = 0; c < n; c++) {
-            float e = (float) Math.exp(row.getAtIndex(FLOAT, c) - max);
-            row.setAtIndex(FLOAT, c, e);
-            sum += e;
-        }
-        float inv = (float) (1.0 / sum);
-        for (int c = 0; c < n; c++) {
-            row.setAtIndex(FLOAT, c, row.getAtIndex(FLOAT, c) * inv);
-        }
     }
 
     /** {@code y = LayerNorm(y + residual)}, row by row, in place. */
-    private static void addAndNormalize(FloatMatrix y, FloatMatrix residual, Norm norm) {
+    private void addAndNormalize(FloatMatrix y, FloatMatrix residual, Norm norm) {
         int width = y.cols();
-        Workers.parallelFor(y.rows(), r -> {
-            MemorySegment row = y.row(r);
-            MemorySegment res = residual.row(r);
-            for (int c = 0; c < width; c++) {
-                row.setAtIndex(FLOAT, c, row.getAtIndex(FLOAT, c) + res.getAtIndex(FLOAT, c));
-            }
-            layerNorm(row, norm, width);
-        });
+        Workers.parallelFor(y.rows(), r -> normalize(y.row(r), residual.row(r), norm, width));
     }
 
-    /** LayerNorm of one row in place; mean and variance in double. */
-    private static void layerNorm(MemorySegment row, Norm norm, int width) {
-        double sum = 0;
-        for (int c = 0; c < width; c++) {
-            sum += row.getAtIndex(FLOAT, c);
-        }
-        double mean = sum / width;
-        double squares = 0;
-        for (int c = 0; c < width; c++) {
-            double centred = row.getAtIndex(FLOAT, c) - mean;
-            squares += centred * centred;
-        }
-        double inv = 1.0 / Math.sqrt(squares / width + norm.eps());
-        MemorySegment gamma = norm.gamma().row(0);
-        MemorySegment beta = norm.beta().row(0);
-        for (int c = 0; c < width; c++) {
-            double normalized = (row.getAtIndex(FLOAT, c) - mean) * inv;
-            row.setAtIndex(FLOAT, c, (float) (normalized * gamma.getAtIndex(FLOAT, c) + beta.getAtIndex(FLOAT, c)));
-        }
+    /** {@code row = LayerNorm(row + residual)} (no residual when null), in place. */
+    private void normalize(MemorySegment row, MemorySegment residual, Norm norm, int width) {
+        activations.layerNorm(row, residual, norm.gamma().row(0), norm.beta().row(0), norm.eps(), width);
     }
 
     /** The exact GELU of every element, in place. */
-    private static void gelu(FloatMatrix m) {
+    private void gelu(FloatMatrix m) {
         int width = m.cols();
-        Workers.parallelFor(m.rows(), r -> {
-            MemorySegment row = m.row(r);
-            for (int c = 0; c < width; c++) {
-                row.setAtIndex(FLOAT, c, (float) Erf.gelu(row.getAtIndex(FLOAT, c)));
-            }
-        });
+        Workers.parallelFor(m.rows(), r -> activations.gelu(m.row(r), width));
     }
 
     // ---- checks ----
