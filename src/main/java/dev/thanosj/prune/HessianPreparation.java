@@ -48,6 +48,8 @@ final class HessianPreparation {
      * speed (64 rows ran at a seventh of it).
      */
     private static final int CHUNK_ROWS = 512;
+    /** At or below this size the triangular inverse's TRMMs run on one BLAS thread. */
+    private static final int SINGLE_THREAD_TRTRI = 512;
     /** Below this size a triangular inverse is done in plain Java. */
     private static final int TRTRI_BASE = 64;
 
@@ -205,6 +207,17 @@ final class HessianPreparation {
      */
     static void invertUpper(FloatMatrix t, Linalg linalg) {
         int n = t.rows();
+        int saved = linalg.threads();
+        if (n <= SINGLE_THREAD_TRTRI && saved > 1) {
+            // small levels: one BLAS thread, so no parallel region (and its busy-wait barrier) per small TRMM
+            linalg.setThreads(1);
+            try {
+                invertUpper(t, linalg);
+            } finally {
+                linalg.setThreads(saved);
+            }
+            return;
+        }
         if (n <= TRTRI_BASE) {
             invertUpperSmall(t);
             return;
