@@ -26,6 +26,9 @@ public final class Pruner {
     private Pruner() {
     }
 
+    /** A thread that is never started: a segment it may access is accessible from the worker pool. */
+    private static final Thread WORKER_PROBE = Thread.ofPlatform().unstarted(() -> { });
+
     /**
      * Prunes {@code weights} ({@code rows x cols}, modified in place) as {@code spec} says, using the
      * calibration statistics {@code stats} (only read); {@code layer} names the layer in error messages.
@@ -44,6 +47,10 @@ public final class Pruner {
             throw new IllegalArgumentException(layer + ": " + spec.method().id() + " needs statistics with the Hessian");
         }
         spec.requireFits(layer, rows, cols);
+        if (!weights.segment().isAccessibleBy(WORKER_PROBE)) {
+            throw new IllegalArgumentException(layer + ": the weights live in a confined arena; the pruner's worker"
+                    + " threads update them, so allocate them in a shared (or global/automatic) arena");
+        }
         Linalg linalg = Linalg.get();
         Kernels kernels = Kernels.get();
         requireFinite(layer, "weight", weights, kernels);
