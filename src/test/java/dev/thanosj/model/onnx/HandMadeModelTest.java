@@ -1,5 +1,8 @@
 package dev.thanosj.model.onnx;
 
+import static dev.thanosj.model.OnnxProto.concat;
+import static dev.thanosj.model.OnnxProto.field;
+import static dev.thanosj.model.OnnxProto.varintField;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.thanosj.ThanosjException;
 import dev.thanosj.model.bert.BertEncoder;
 import dev.thanosj.tensor.FloatMatrix;
-import java.io.ByteArrayOutputStream;
 import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -106,31 +108,5 @@ class HandMadeModelTest {
             b.putFloat(v);
         }
         return b.array();
-    }
-
-    private static byte[] field(int number, byte[] value) {
-        return concat(varint((long) number << 3 | 2), varint(value.length), value);
-    }
-
-    private static byte[] varintField(int number, long value) {
-        return concat(varint((long) number << 3), varint(value));
-    }
-
-    private static byte[] varint(long value) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        while ((value & ~0x7fL) != 0) {
-            out.write((int) (value & 0x7f) | 0x80);
-            value >>>= 7;
-        }
-        out.write((int) value);
-        return out.toByteArray();
-    }
-
-    private static byte[] concat(byte[]... parts) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (byte[] p : parts) {
-            out.writeBytes(p);
-        }
-        return out.toByteArray();
     }
 }
