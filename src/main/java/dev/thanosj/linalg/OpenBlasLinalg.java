@@ -315,27 +315,23 @@ final class OpenBlasLinalg extends CheckedLinalg {
 
     @Override
     protected void doTrsm(Side side, Triangle uplo, boolean transA, float alpha, FloatMatrix a, FloatMatrix b) {
-        if (onHeap(a, b)) {
-            viaOffHeapCopies(m -> doTrsm(side, uplo, transA, alpha, m[0], m[1]), a, b);
-            return;
-        }
-        try {
-            Native.STRSM.invokeExact(ROW_MAJOR, side == Side.LEFT ? CBLAS_LEFT : CBLAS_RIGHT,
-                    uplo == Triangle.LOWER ? CBLAS_LOWER : CBLAS_UPPER, transA ? TRANS : NO_TRANS, NON_UNIT,
-                    b.rows(), b.cols(), alpha, a.segment(), a.rowStride(), b.segment(), b.rowStride());
-        } catch (Throwable e) {
-            throw propagate(e);
-        }
+        triangular(Native.STRSM, side, uplo, transA, alpha, a, b);
     }
 
     @Override
     protected void doTrmm(Side side, Triangle uplo, boolean transA, float alpha, FloatMatrix a, FloatMatrix b) {
+        triangular(Native.STRMM, side, uplo, transA, alpha, a, b);
+    }
+
+    /** {@code cblas_strsm} or {@code cblas_strmm} (same signature) on row-major views; modifies b. */
+    private static void triangular(MethodHandle routine, Side side, Triangle uplo, boolean transA, float alpha,
+            FloatMatrix a, FloatMatrix b) {
         if (onHeap(a, b)) {
-            viaOffHeapCopies(m -> doTrmm(side, uplo, transA, alpha, m[0], m[1]), a, b);
+            viaOffHeapCopies(m -> triangular(routine, side, uplo, transA, alpha, m[0], m[1]), a, b);
             return;
         }
         try {
-            Native.STRMM.invokeExact(ROW_MAJOR, side == Side.LEFT ? CBLAS_LEFT : CBLAS_RIGHT,
+            routine.invokeExact(ROW_MAJOR, side == Side.LEFT ? CBLAS_LEFT : CBLAS_RIGHT,
                     uplo == Triangle.LOWER ? CBLAS_LOWER : CBLAS_UPPER, transA ? TRANS : NO_TRANS, NON_UNIT,
                     b.rows(), b.cols(), alpha, a.segment(), a.rowStride(), b.segment(), b.rowStride());
         } catch (Throwable e) {
