@@ -227,7 +227,7 @@ final class Selection {
      * row (ties: lower column) and returns k; {@code bits} and {@code copy} are scratch of length ≥ n.
      */
     static int smallestInRow(Kernels kernels, MemorySegment row, float[] factor, int factorOffset, int n,
-            Metric metric, int k, int[] bits, int[] copy, long[] mask, int maskOffset) {
+            Metric metric, int k, int[] bits, long[] copy, long[] mask, int maskOffset) {
         if (k <= 0) {
             return kernels.markSelected(row, factor, factorOffset, n, metric, 0, 0, mask, maskOffset);
         }
@@ -235,8 +235,10 @@ final class Selection {
             return kernels.markSelected(row, factor, factorOffset, n, metric, Integer.MAX_VALUE, n, mask, maskOffset);
         }
         kernels.scoreBits(row, factor, factorOffset, n, metric, bits);
-        System.arraycopy(bits, 0, copy, 0, n);
-        int kth = quickselect(copy, n, k - 1);
+        for (int c = 0; c < n; c++) {
+            copy[c] = bits[c]; // non-negative, so the long order is the int order
+        }
+        int kth = (int) quickselect(copy, n, k - 1);
         int below = 0;
         for (int c = 0; c < n; c++) {
             if (bits[c] < kth) {
@@ -273,42 +275,6 @@ final class Selection {
                 }
                 if (i <= j) {
                     long t = keys[i];
-                    keys[i] = keys[j];
-                    keys[j] = t;
-                    i++;
-                    j--;
-                }
-            }
-            if (index <= j) {
-                hi = j;
-            } else if (index >= i) {
-                lo = i;
-            } else {
-                return keys[index];
-            }
-        }
-        return keys[index];
-    }
-
-    /** {@link #quickselect(long[], int, int)} for ints. */
-    static int quickselect(int[] keys, int n, int index) {
-        int lo = 0;
-        int hi = n - 1;
-        int seed = 0x9E3779B9;
-        while (lo < hi) {
-            seed = seed * 1103515245 + 12345;
-            int pivot = keys[lo + Math.floorMod(seed >>> 1, hi - lo + 1)];
-            int i = lo;
-            int j = hi;
-            while (i <= j) {
-                while (keys[i] < pivot) {
-                    i++;
-                }
-                while (keys[j] > pivot) {
-                    j--;
-                }
-                if (i <= j) {
-                    int t = keys[i];
                     keys[i] = keys[j];
                     keys[j] = t;
                     i++;

@@ -43,7 +43,7 @@ final class Wanda {
         LayerMath.parallelRows(linalg, weights.rows(), (r0, r1) -> {
             long[] mask = new long[Math.max(1, words)];
             int[] bits = new int[cols];
-            int[] copy = new int[cols];
+            long[] copy = new long[cols];
             for (int r = r0; r < r1; r++) {
                 MemorySegment w = weights.row(r);
                 switch (spec.pattern()) {
