@@ -4,6 +4,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.lang.foreign.SymbolLookup;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -42,15 +46,22 @@ final class OpenBlasLibrary {
 
     private final SymbolLookup symbols;
     private final String origin;
+    private final String threadTimeout;
 
-    private OpenBlasLibrary(SymbolLookup symbols, String origin) {
+    private OpenBlasLibrary(SymbolLookup symbols, String origin, String threadTimeout) {
         this.symbols = symbols;
         this.origin = origin;
+        this.threadTimeout = threadTimeout;
     }
 
     /** The library's symbols. */
     SymbolLookup symbols() {
         return symbols;
+    }
+
+    /** {@code OPENBLAS_THREAD_TIMEOUT} as the library read it when it loaded (null: its default). */
+    String threadTimeout() {
+        return threadTimeout;
     }
 
     /** Where the library came from: {@code bundled: /path/libopenblas.so.0} or {@code system: libopenblas.so.0}. */
@@ -66,11 +77,13 @@ final class OpenBlasLibrary {
      */
     @SuppressWarnings("restricted") // loading native code is this class's purpose
     static OpenBlasLibrary load(List<String> required) {
+        String timeout = shortenThreadTimeout();
         List<String> failures = new ArrayList<>();
         String platform = platform();
         try {
             Path library = extractBundled(platform);
-            OpenBlasLibrary bundled = new OpenBlasLibrary(loadWithDependencies(library), "bundled: " + library);
+            OpenBlasLibrary bundled = new OpenBlasLibrary(loadWithDependencies(library), "bundled: " + library,
+                    timeout);
             String missing = bundled.missing(required);
             if (missing == null) {
                 return bundled;
@@ -82,7 +95,7 @@ final class OpenBlasLibrary {
         for (String name : SYSTEM_NAMES) {
             try {
                 OpenBlasLibrary system = new OpenBlasLibrary(SymbolLookup.libraryLookup(name, Arena.global()),
-                        "system: " + name);
+                        "system: " + name, timeout);
                 String missing = system.missing(required);
                 if (missing == null) {
                     return system;
@@ -93,6 +106,44 @@ final class OpenBlasLibrary {
             }
         }
         throw new LinalgUnavailableException("OpenBLAS could not be loaded; tried " + String.join("; ", failures));
+    }
+
+    /**
+     * How long, as a power of two of CPU cycles, OpenBLAS's idle threads spin before they sleep; OpenBLAS
+     * reads it once, when it loads. Its default (2²⁸ cycles, ≈ 0.1 s) leaves a thread spinning after every
+     * call, and on a machine with as many threads as cores that spin steals a core from the Java loop that
+     * follows (measured: a two-thread loop of 95 ms took 150 ms right after a GEMM; with 2⁴ it took 95 ms,
+     * and the GEMMs ran as fast). The minimum, 4, lets them sleep at once; waking them costs microseconds
+     * against BLAS calls of milliseconds.
+     */
+    static final String THREAD_TIMEOUT = "4";
+
+    /**
+     * Sets {@code OPENBLAS_THREAD_TIMEOUT} to {@link #THREAD_TIMEOUT} in this process's environment (through
+     * libc's {@code setenv}: {@code System.getenv} is a snapshot a JVM cannot change) unless the user set it,
+     * and returns the value in effect, read back with {@code getenv}; null on a platform without them.
+     */
+    @SuppressWarnings("restricted") // libc calls: the environment is process-wide native state
+    static String shortenThreadTimeout() {
+        Linker linker = Linker.nativeLinker();
+        var setenv = linker.defaultLookup().find("setenv");
+        var getenv = linker.defaultLookup().find("getenv");
+        if (setenv.isEmpty() || getenv.isEmpty()) {
+            return null;
+        }
+        MethodHandle set = linker.downcallHandle(setenv.get(), FunctionDescriptor.of(ValueLayout.JAVA_INT,
+                ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+        MethodHandle get = linker.downcallHandle(getenv.get(), FunctionDescriptor.of(
+                ValueLayout.ADDRESS.withTargetLayout(java.lang.foreign.MemoryLayout.sequenceLayout(64, ValueLayout.JAVA_BYTE)),
+                ValueLayout.ADDRESS));
+        try (Arena arena = Arena.ofConfined()) {
+            var name = arena.allocateFrom("OPENBLAS_THREAD_TIMEOUT");
+            int unused = (int) set.invokeExact(name, arena.allocateFrom(THREAD_TIMEOUT), 0); // 0: the user's value wins
+            var value = (java.lang.foreign.MemorySegment) get.invokeExact(name);
+            return value.equals(java.lang.foreign.MemorySegment.NULL) ? null : value.getString(0);
+        } catch (Throwable e) {
+            throw new IllegalStateException("setenv/getenv failed", e);
+        }
     }
 
     private String missing(List<String> required) {

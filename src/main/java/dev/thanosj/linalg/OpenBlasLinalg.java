@@ -188,10 +188,12 @@ final class OpenBlasLinalg extends CheckedLinalg {
 
     private final String origin;
     private final String config;
+    private final String threadTimeout;
 
     /** Creates the downcall handles on first use (they are shared by every instance). */
     private OpenBlasLinalg(OpenBlasLibrary library) {
         this.origin = library.origin();
+        this.threadTimeout = library.threadTimeout();
         this.config = Native.CONFIG == null ? "" : Native.CONFIG;
     }
 
@@ -222,7 +224,8 @@ final class OpenBlasLinalg extends CheckedLinalg {
             options = words.length == 3 ? words[2] : "";
         }
         return version + " (" + origin + ") config=" + options
-                + (Native.CORENAME == null ? "" : " core=" + Native.CORENAME) + " threads=" + threads();
+                + (Native.CORENAME == null ? "" : " core=" + Native.CORENAME)
+                + (threadTimeout == null ? "" : " idle-spin=2^" + threadTimeout + " cycles") + " threads=" + threads();
     }
 
     @Override

@@ -73,9 +73,15 @@ class OpenBlasLinalgTest {
     void loadsAndDescribesItself() {
         assertEquals("openblas", blas.name());
         String description = blas.description();
-        assertTrue(description.matches("OpenBLAS \\d+\\.\\d+\\.\\d+ \\((bundled|system): \\S+\\) config=.* threads=\\d+"),
+        assertTrue(description.matches("OpenBLAS \\d+\\.\\d+\\.\\d+ \\((bundled|system): \\S+\\) config=.* idle-spin=2\\^\\d+ cycles threads=\\d+"),
                 description);
         assertTrue(blas.threads() >= 1);
+    }
+
+    @Test
+    void idleThreadsSleepAtOnceUnlessTheUserSaidOtherwise() {
+        String expected = System.getenv().getOrDefault("OPENBLAS_THREAD_TIMEOUT", OpenBlasLibrary.THREAD_TIMEOUT);
+        assertTrue(blas.description().contains(" idle-spin=2^" + expected + " cycles "), blas.description());
     }
 
     @Test
