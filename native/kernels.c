@@ -179,6 +179,20 @@ int tj_spd_solve_batch(const float *restrict gram, int stride, const int32_t *re
     return 1;
 }
 
+/* y = A x for L vectors side by side (see Kernels.multiplyBatch); A is n x n, row-major. */
+void tj_multiply_batch(const float *restrict a, int n, const float *restrict x, float *restrict y, int lanes) {
+    const int L = lanes;
+    for (int i = 0; i < n * L; i++) y[i] = 0.0f;
+    for (int i = 0; i < n; i++) {
+        float *yi = y + i * L;
+        for (int j = 0; j < n; j++) {
+            const float aij = a[i * n + j];
+            const float *xj = x + j * L;
+            for (int l = 0; l < L; l++) yi[l] += aij * xj[l];
+        }
+    }
+}
+
 void tj_subtract_scaled(float *restrict y, const float *restrict x, float a, int n) {
     for (int i = 0; i < n; i++) {
         y[i] -= a * x[i];

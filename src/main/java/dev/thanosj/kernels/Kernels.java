@@ -100,6 +100,13 @@ public interface Kernels {
         return (k * (k + 1) / 2 + k) * batchLanes();
     }
 
+    /**
+     * {@code y = A x} for {@link #batchLanes()} vectors side by side, in {@link #spdSolveBatch}'s layout:
+     * {@code y[i · L + lane] = Σ_j a[i · n + j] · x[j · L + lane]} with A {@code n x n}, row-major.
+     * Overwrites the first {@code n · L} floats of y (which must not be x).
+     */
+    void multiplyBatch(float[] a, int n, float[] x, float[] y);
+
     /** {@code y[yOffset + i] -= a · x[xOffset + i]} for {@code i < n}; modifies y. */
     void subtractScaled(float[] y, int yOffset, float[] x, int xOffset, float a, int n);
 

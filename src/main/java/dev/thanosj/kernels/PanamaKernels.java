@@ -326,6 +326,41 @@ final class PanamaKernels implements Kernels {
     }
 
     @Override
+    public void multiplyBatch(float[] a, int n, float[] x, float[] y) {
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            multiplyFourRows(a, n, x, y, i);
+        }
+        for (; i < n; i++) {
+            FloatVector s = FloatVector.zero(SPECIES);
+            for (int j = 0; j < n; j++) {
+                s = madd(FloatVector.broadcast(SPECIES, a[i * n + j]), FloatVector.fromArray(SPECIES, x, j * L), s);
+            }
+            s.intoArray(y, i * L);
+        }
+    }
+
+    /** Rows i..i+3 of {@code y = A x}: four accumulators share each load of x (5 loads per 4 FMAs). */
+    private static void multiplyFourRows(float[] a, int n, float[] x, float[] y, int i) {
+        FloatVector s0 = FloatVector.zero(SPECIES);
+        FloatVector s1 = s0;
+        FloatVector s2 = s0;
+        FloatVector s3 = s0;
+        int a0 = i * n;
+        for (int j = 0; j < n; j++) {
+            FloatVector xj = FloatVector.fromArray(SPECIES, x, j * L);
+            s0 = madd(FloatVector.broadcast(SPECIES, a[a0 + j]), xj, s0);
+            s1 = madd(FloatVector.broadcast(SPECIES, a[a0 + n + j]), xj, s1);
+            s2 = madd(FloatVector.broadcast(SPECIES, a[a0 + 2 * n + j]), xj, s2);
+            s3 = madd(FloatVector.broadcast(SPECIES, a[a0 + 3 * n + j]), xj, s3);
+        }
+        s0.intoArray(y, i * L);
+        s1.intoArray(y, (i + 1) * L);
+        s2.intoArray(y, (i + 2) * L);
+        s3.intoArray(y, (i + 3) * L);
+    }
+
+    @Override
     public boolean spdSolveBatch(float[] gram, int gramStride, int[] q, int k, float[] rhs, float[] work) {
         // Split in small methods: C2 refuses to compile huge methods, and an interpreted Vector API loop
         // boxes every vector (100x slower).

@@ -152,6 +152,20 @@ public final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void multiplyBatch(float[] a, int n, float[] x, float[] y) {
+        final int l = LANES;
+        java.util.Arrays.fill(y, 0, n * l, 0f);
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                float aij = a[i * n + j];
+                for (int lane = 0; lane < l; lane++) {
+                    y[i * l + lane] += aij * x[j * l + lane];
+                }
+            }
+        }
+    }
+
+    @Override
     public boolean spdSolveBatch(float[] gram, int gramStride, int[] q, int k, float[] rhs, float[] work) {
         final int l = LANES;
         int diag = k * (k + 1) / 2 * l; // work[diag + i·L + lane] = 1 / L_ii

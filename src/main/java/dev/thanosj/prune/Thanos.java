@@ -44,9 +44,11 @@ final class Thanos {
         long[] mask = new long[Math.max(1, rows * words)];
         int[] selected = new int[rows];
         float[] gram = new float[blockSize * blockSize];
-        FloatMatrix scratch = Workspace.scratch(u, rows + blockSize, blockSize, blockSize, arena);
+        float[] complementGram = new float[blockSize * blockSize];
+        FloatMatrix scratch = Workspace.scratch(u, rows + 2 * blockSize, blockSize, blockSize, arena);
         FloatMatrix lambda = scratch.rows(0, rows);
         FloatMatrix gramMatrix = scratch.view(rows, 0, blockSize, blockSize);
+        FloatMatrix inverseMatrix = scratch.view(rows + blockSize, 0, blockSize, blockSize);
         double energy = 0;
         phases.lap("prepare");
         for (int i1 = 0; i1 < cols; i1 += blockSize) {
@@ -86,8 +88,20 @@ final class Thanos {
             for (int x = 0; x < width; x++) {
                 MemorySegment.copy(g11.row(x), JAVA_FLOAT, 0, gram, x * width, width);
             }
+            boolean complement = maxPruned(mask, rows, words, width) > width / 2;
+            if (complement) { // M = G11⁻¹ = V Vᵀ with V = U11⁻¹
+                FloatMatrix v = gramMatrix.view(0, 0, width, width);
+                v.copyFrom(u11);
+                HessianPreparation.invertUpper(v, linalg);
+                FloatMatrix m = inverseMatrix.view(0, 0, width, width);
+                linalg.gemm(false, true, 1f, v, v, 0f, m);
+                for (int x = 0; x < width; x++) {
+                    MemorySegment.copy(m.row(x), JAVA_FLOAT, 0, complementGram, x * width, width);
+                }
+            }
             FloatMatrix lambdaBlock = lambda.columns(0, width);
-            solveRows(weights, gram, i1, width, mask, words, lambdaBlock, linalg, kernels);
+            solveRows(weights, gram, complement ? complementGram : null, i1, width, mask, words, lambdaBlock, linalg,
+                    kernels);
             phases.lap("solve");
             linalg.trmm(Side.RIGHT, Triangle.UPPER, true, 1f, u11, lambdaBlock);
             for (int r = 0; r < rows; r++) {
@@ -106,6 +120,20 @@ final class Thanos {
         return energy;
     }
 
+    /** The largest number of pruned entries of one row in the block's mask. */
+    private static int maxPruned(long[] mask, int rows, int words, int width) {
+        int max = 0;
+        int used = (width + 63) >>> 6; // a narrower last block leaves stale words
+        for (int r = 0; r < rows; r++) {
+            int k = 0;
+            for (int w = 0; w < used; w++) {
+                k += Long.bitCount(mask[r * words + w]);
+            }
+            max = Math.max(max, k);
+        }
+        return max;
+    }
+
     /** Columns {@code [from, from + width)} of row r, as a segment. */
     static MemorySegment segment(FloatMatrix m, int r, int from, int width) {
         return m.segment().asSlice(m.byteOffset(r, from), (long) width * Float.BYTES);
@@ -116,9 +144,13 @@ final class Thanos {
      * row's pruned positions of {@code lambda} (zeros elsewhere). Rows run in parallel ranges with the BLAS
      * capped to one thread; inside a range, rows are ordered by |Q| and solved {@link Kernels#batchLanes()}
      * at a time (SIMD across rows). Scratch is allocated per range, never per row.
+     *
+     * <p>With {@code inverse = M = G11⁻¹}, a batch whose rows prune more than they keep is solved through
+     * the kept set F instead ({@link #solveComplement}): a system of size {@code |F| < |Q|}, so no row
+     * costs more than {@code (B/2)³/3}.
      */
-    private static void solveRows(FloatMatrix weights, float[] gram, int i1, int width, long[] mask, int words,
-            FloatMatrix lambda, Linalg linalg, Kernels kernels) {
+    private static void solveRows(FloatMatrix weights, float[] gram, float[] inverse, int i1, int width, long[] mask,
+            int words, FloatMatrix lambda, Linalg linalg, Kernels kernels) {
         int lanes = kernels.batchLanes();
         LayerMath.parallelRows(linalg, weights.rows(), (r0, r1) -> {
             int[] indices = new int[width + lanes];
@@ -130,6 +162,8 @@ final class Thanos {
             int[] sizes = new int[r1 - r0];
             int[] order = new int[r1 - r0];
             int[] batch = new int[lanes];
+            float[] product = inverse == null ? null : new float[width * lanes];
+            float[] full = inverse == null ? null : new float[width * lanes];
             for (int r = r0; r < r1; r++) {
                 lambda.row(r).fill((byte) 0);
                 int k = 0;
@@ -152,6 +186,14 @@ final class Thanos {
             for (int b0 = start; b0 < order.length; b0 += lanes) {
                 int n = Math.min(lanes, order.length - b0);
                 int k = sizes[order[b0 + n - 1]];
+                if (inverse != null && width - sizes[order[b0]] < k) {
+                    for (int lane = 0; lane < n; lane++) {
+                        batch[lane] = r0 + order[b0 + lane];
+                    }
+                    solveComplement(weights, inverse, i1, width, mask, words, batch, n, full, product, q, rhs, work, indices,
+                            values, lambda, kernels);
+                    continue;
+                }
                 java.util.Arrays.fill(q, 0, k * lanes, -1);
                 java.util.Arrays.fill(rhs, 0, k * lanes, 0f);
                 for (int lane = 0; lane < n; lane++) {
@@ -178,6 +220,68 @@ final class Thanos {
                 }
             }
         });
+    }
+
+    /**
+     * The rows {@code batch[0..n)} through their kept sets: with {@code M = G11⁻¹} and F the kept entries of
+     * a row, {@code G11[Q, Q]⁻¹ = M_QQ − M_QF M_FF⁻¹ M_FQ} (the Schur complement). So {@code λ = (M x)_Q}
+     * where {@code x_Q = w_Q} and {@code x_F = −y}, {@code M_FF y = (M w̃)_F} ({@code w̃} = w on Q, 0 on F).
+     * Two {@link Kernels#multiplyBatch} products of {@code B²} and one SPD solve of size {@code |F|}.
+     * Scratch: x, z ({@code B·L} each), q/rhs/work as the direct solve's.
+     */
+    private static void solveComplement(FloatMatrix weights, float[] inverse, int i1, int width, long[] mask, int words,
+            int[] batch, int n, float[] x, float[] z, int[] q, float[] rhs, float[] work, int[] indices, float[] values,
+            FloatMatrix lambda, Kernels kernels) {
+        int lanes = kernels.batchLanes();
+        java.util.Arrays.fill(x, 0f);
+        int kept = 0;
+        for (int lane = 0; lane < n; lane++) {
+            int r = batch[lane];
+            int k = kernels.gatherMasked(segment(weights, r, i1, width), width, mask, r * words, indices, values);
+            for (int i = 0; i < k; i++) {
+                x[indices[i] * lanes + lane] = values[i];
+            }
+            kept = Math.max(kept, width - k);
+        }
+        java.util.Arrays.fill(q, 0, kept * lanes, -1);
+        java.util.Arrays.fill(rhs, 0, kept * lanes, 0f);
+        kernels.multiplyBatch(inverse, width, x, z);
+        for (int lane = 0; lane < n; lane++) {
+            int r = batch[lane];
+            int f = 0;
+            for (int c = 0; c < width; c++) {
+                if ((mask[r * words + (c >>> 6)] & (1L << c)) == 0) {
+                    q[f * lanes + lane] = c;
+                    rhs[f * lanes + lane] = z[c * lanes + lane];
+                    f++;
+                }
+            }
+        }
+        if (!kernels.spdSolveBatch(inverse, width, q, kept, rhs, work)) {
+            throw new ThanosjException("row " + batch[0] + "..: the block's G⁻¹[F, F] is not numerically positive "
+                    + "definite; try a larger --perc-damp");
+        }
+        for (int lane = 0; lane < n; lane++) {
+            for (int i = 0; i < kept; i++) {
+                int c = q[i * lanes + lane];
+                if (c >= 0) {
+                    x[c * lanes + lane] = -rhs[i * lanes + lane];
+                }
+            }
+        }
+        kernels.multiplyBatch(inverse, width, x, z);
+        for (int lane = 0; lane < n; lane++) {
+            int r = batch[lane];
+            int k = 0;
+            for (int c = 0; c < width; c++) {
+                if ((mask[r * words + (c >>> 6)] & (1L << c)) != 0) {
+                    indices[k] = c;
+                    values[k] = z[c * lanes + lane];
+                    k++;
+                }
+            }
+            kernels.scatter(lambda.row(r), indices, values, k);
+        }
     }
 
     /**

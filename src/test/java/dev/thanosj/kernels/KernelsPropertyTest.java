@@ -356,6 +356,40 @@ class KernelsPropertyTest {
                 new float[kernels.spdWorkSize(2)]), "an indefinite system is reported");
     }
 
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("providers")
+    void batchedProductsMatchADoubleProduct(Kernels kernels) {
+        int lanes = kernels.batchLanes();
+        SplittableRandom random = new SplittableRandom(11);
+        for (int n : new int[] {0, 1, 3, 4, 5, 8, 13, 64, 130}) {
+            float[] a = new float[n * n];
+            float[] x = new float[Math.max(1, n) * lanes];
+            for (int i = 0; i < a.length; i++) {
+                a[i] = (float) random.nextGaussian();
+            }
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) random.nextGaussian();
+            }
+            float[] y = new float[x.length + 1];
+            Arrays.fill(y, Float.NaN); // stale values are overwritten; y past n·L untouched
+            kernels.multiplyBatch(a, n, x, y);
+            for (int i = 0; i < n; i++) {
+                for (int lane = 0; lane < lanes; lane++) {
+                    double want = 0;
+                    double magnitude = 0;
+                    for (int j = 0; j < n; j++) {
+                        want += (double) a[i * n + j] * x[j * lanes + lane];
+                        magnitude += Math.abs((double) a[i * n + j] * x[j * lanes + lane]);
+                    }
+                    // float sum of n products in any order: |error| <= (n + 1)·u·Σ|a x|
+                    assertEquals(want, y[i * lanes + lane], (n + 1) * Math.ulp(1f) * magnitude,
+                            "n=" + n + " row " + i + " lane " + lane);
+                }
+            }
+            assertTrue(Float.isNaN(y[n * lanes]), "n=" + n + ": nothing written past n·L");
+        }
+    }
+
     @Test
     void theProviderIsPanamaWhenTheVectorApiIsThere() {
         // jvector-style guard: the build runs tests with the Vector API; a silent fallback would hide it

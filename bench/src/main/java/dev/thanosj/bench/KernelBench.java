@@ -70,6 +70,8 @@ public class KernelBench {
     float[] rhs;
     float[] rhsOriginal;
     float[] solveWork;
+    float[] batchIn;
+    float[] batchOut;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -112,6 +114,11 @@ public class KernelBench {
         }
         rhs = rhsOriginal.clone();
         solveWork = new float[kernels.spdWorkSize(k)];
+        batchIn = new float[GRAM * lanes];
+        for (int i = 0; i < batchIn.length; i++) {
+            batchIn[i] = (float) random.nextGaussian();
+        }
+        batchOut = new float[GRAM * lanes];
     }
 
     @TearDown(Level.Trial)
@@ -162,6 +169,13 @@ public class KernelBench {
             throw new IllegalStateException("not positive definite");
         }
         return rhs;
+    }
+
+    /** The Gram matrix times {@code lanes} vectors side by side (the complement solves of Thanos). */
+    @Benchmark
+    public float[] multiplyBatch() {
+        kernels.multiplyBatch(gram, GRAM, batchIn, batchOut);
+        return batchOut;
     }
 
     /** SparseGPT's in-block row update {@code y −= a·x}. */

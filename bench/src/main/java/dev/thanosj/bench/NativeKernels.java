@@ -32,6 +32,7 @@ final class NativeKernels implements Kernels {
     private final MethodHandle nOfMMask;
     private final MethodHandle zeroMasked;
     private final MethodHandle spdSolveBatch;
+    private final MethodHandle multiplyBatch;
     private final MethodHandle subtractScaled;
     private final MethodHandle dot;
     private final MethodHandle sumSquaredDifference;
@@ -48,6 +49,8 @@ final class NativeKernels implements Kernels {
         zeroMasked = handle(lib, "tj_zero_masked", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, ADDRESS));
         spdSolveBatch = handle(lib, "tj_spd_solve_batch", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS,
                 JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+        multiplyBatch = handle(lib, "tj_multiply_batch", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, ADDRESS, ADDRESS,
+                JAVA_INT));
         subtractScaled = handle(lib, "tj_subtract_scaled", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_FLOAT,
                 JAVA_INT));
         dot = handle(lib, "tj_dot", FunctionDescriptor.of(JAVA_DOUBLE, ADDRESS, ADDRESS, JAVA_INT));
@@ -182,6 +185,16 @@ final class NativeKernels implements Kernels {
         try {
             return (int) spdSolveBatch.invokeExact(MemorySegment.ofArray(gram), gramStride, MemorySegment.ofArray(q), k,
                     MemorySegment.ofArray(rhs), MemorySegment.ofArray(work), lanes) != 0;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    @Override
+    public void multiplyBatch(float[] a, int n, float[] x, float[] y) {
+        try {
+            multiplyBatch.invokeExact(MemorySegment.ofArray(a), n, MemorySegment.ofArray(x), MemorySegment.ofArray(y),
+                    lanes);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -45,6 +45,12 @@ class KernelBenchTest {
             for (int i = 0; i < want.length; i++) {
                 assertEquals(want[i], solved[i], 1e-3 * (1 + Math.abs(want[i])), "spdSolveBatch " + i);
             }
+            float[] product = bench.multiplyBatch();
+            float[] productWant = solveReference.multiplyBatch();
+            for (int i = 0; i < productWant.length; i++) {
+                // 128-term float sums of O(1) products, summed in different orders: a few ulps of 128
+                assertEquals(productWant[i], product[i], 1e-4 * (1 + Math.abs(productWant[i])), "multiplyBatch " + i);
+            }
             float[] y = bench.subtractScaled();
             float[] yWant = reference.subtractScaled();
             for (int i = 0; i < y.length; i++) {
