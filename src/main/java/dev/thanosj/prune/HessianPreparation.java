@@ -68,7 +68,7 @@ final class HessianPreparation {
      * instead of potrf + potri + potrf ({@code 4n³/3}).
      */
     static Prepared prepare(String layer, FloatMatrix weights, FloatMatrix hessian, double percDamp,
-            Product product, Arena arena, Linalg linalg, Kernels kernels, boolean denominator, Phases phases) {
+            Product product, CountingArena arena, Linalg linalg, Kernels kernels, boolean denominator, Phases phases) {
         int n = hessian.rows();
         boolean[] dead = new boolean[n];
         int deadCount = 0;
@@ -133,7 +133,7 @@ final class HessianPreparation {
             double trace = Double.NaN;
             if (denominator) {
                 trace = Math.max(0, normTimesTriangle(weights, work, reversed ? Triangle.UPPER : Triangle.LOWER,
-                        linalg, kernels) - lambda * sumSquares(weights, kernels));
+                        linalg, kernels, arena) - lambda * sumSquares(weights, kernels));
                 phases.lap("loss");
             }
             try {
@@ -159,11 +159,11 @@ final class HessianPreparation {
 
     /** {@code ‖W T‖²_F} for a triangular T, {@value #CHUNK_ROWS} rows of W at a time through TRMM. */
     private static double normTimesTriangle(FloatMatrix weights, FloatMatrix t, Triangle uplo, Linalg linalg,
-            Kernels kernels) {
+            Kernels kernels, CountingArena arena) {
         int rows = weights.rows();
         int cols = weights.cols();
         double total = 0;
-        try (Arena scratch = new CountingArena()) {
+        try (Arena scratch = arena.nested()) {
             FloatMatrix chunk = FloatMatrix.allocate(scratch, Math.min(CHUNK_ROWS, Math.max(1, rows)), cols);
             for (int r0 = 0; r0 < rows; r0 += CHUNK_ROWS) {
                 int n = Math.min(CHUNK_ROWS, rows - r0);

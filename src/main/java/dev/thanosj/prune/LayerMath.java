@@ -59,10 +59,11 @@ final class LayerMath {
     }
 
     /** {@code tr(D H Dᵀ) = Σ_i d_i H d_iᵀ}, evaluated {@value #CHUNK_ROWS} rows at a time, in double. */
-    static double quadraticTrace(FloatMatrix d, FloatMatrix hessian, Linalg linalg, Kernels kernels) {
+    static double quadraticTrace(FloatMatrix d, FloatMatrix hessian, Linalg linalg, Kernels kernels,
+            CountingArena arena) {
         double total = 0;
-        try (Arena arena = new CountingArena()) {
-            FloatMatrix product = FloatMatrix.allocate(arena, Math.min(CHUNK_ROWS, d.rows()), d.cols());
+        try (Arena scratch = arena.nested()) {
+            FloatMatrix product = FloatMatrix.allocate(scratch, Math.min(CHUNK_ROWS, d.rows()), d.cols());
             for (int r0 = 0; r0 < d.rows(); r0 += CHUNK_ROWS) {
                 int n = Math.min(CHUNK_ROWS, d.rows() - r0);
                 FloatMatrix chunk = d.rows(r0, r0 + n);

@@ -37,6 +37,18 @@ public final class Pruner {
      *                          singular after the damping retries
      */
     public static PruneResult prune(String layer, FloatMatrix weights, LayerStatistics stats, PruneSpec spec) {
+        try (PruneWorkspace workspace = new PruneWorkspace()) {
+            return prune(layer, weights, stats, spec, workspace);
+        }
+    }
+
+    /**
+     * {@link #prune(String, FloatMatrix, LayerStatistics, PruneSpec)} with its off-heap working memory from
+     * {@code workspace}, which keeps it for the next call (layers pruned one after another reuse the same
+     * pages).
+     */
+    public static PruneResult prune(String layer, FloatMatrix weights, LayerStatistics stats, PruneSpec spec,
+            PruneWorkspace workspace) {
         int rows = weights.rows();
         int cols = weights.cols();
         if (stats.cols() != cols) {
@@ -65,7 +77,7 @@ public final class Pruner {
         }
         Prepared prepared = null;
         double relativeLoss = Double.NaN;
-        try (Arena arena = new CountingArena()) {
+        try (CountingArena arena = new CountingArena(workspace)) {
             if (spec.needsHessian()) {
                 boolean structured = spec.pattern() instanceof Pattern.Structured;
                 prepared = HessianPreparation.prepare(layer, weights, stats.hessian(), spec.percDamp(),
@@ -98,7 +110,7 @@ public final class Pruner {
                 double denominator = Double.NaN;
                 if (stats.hasHessian()) {
                     original = weights.copy(arena); // deliberate: the loss needs W next to Ŵ
-                    denominator = LayerMath.quadraticTrace(original, stats.hessian(), linalg, kernels);
+                    denominator = LayerMath.quadraticTrace(original, stats.hessian(), linalg, kernels, arena);
                     phases.lap("loss");
                 }
                 switch (spec.method()) {
@@ -111,7 +123,7 @@ public final class Pruner {
                     phases.remove("loss");
                 } else {
                     subtractInto(original, weights);
-                    relativeLoss = ratio(LayerMath.quadraticTrace(original, stats.hessian(), linalg, kernels),
+                    relativeLoss = ratio(LayerMath.quadraticTrace(original, stats.hessian(), linalg, kernels, arena),
                             denominator);
                     phases.lap("loss");
                 }

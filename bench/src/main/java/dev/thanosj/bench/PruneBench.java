@@ -7,6 +7,7 @@ import dev.thanosj.prune.PruneMemory;
 import dev.thanosj.prune.PruneResult;
 import dev.thanosj.prune.PruneSpec;
 import dev.thanosj.prune.Pruner;
+import dev.thanosj.prune.PruneWorkspace;
 import dev.thanosj.tensor.FloatMatrix;
 import java.lang.foreign.Arena;
 import java.util.Locale;
@@ -67,6 +68,8 @@ public class PruneBench {
     FloatMatrix weights;
     PruneResult last;
     private Arena arena;
+    /** Kept for the trial, as the model pipeline keeps one per block: iterations reuse the pages. */
+    private PruneWorkspace workspace;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -75,6 +78,7 @@ public class PruneBench {
         int cols = Integer.parseInt(rc[1]);
         spec = spec(prune);
         arena = Arena.ofShared();
+        workspace = new PruneWorkspace();
         SplittableRandom random = new SplittableRandom(20261204);
         original = FloatMatrix.allocate(arena, rows, cols);
         for (int r = 0; r < rows; r++) {
@@ -129,7 +133,7 @@ public class PruneBench {
     /** Prunes the layer in place; the result carries the loss and the time per phase. */
     @Benchmark
     public PruneResult pruneLayer() {
-        last = Pruner.prune("bench", weights, stats, spec);
+        last = Pruner.prune("bench", weights, stats, spec, workspace);
         return last;
     }
 
@@ -152,6 +156,7 @@ public class PruneBench {
 
     @TearDown(Level.Trial)
     public void tearDown() {
+        workspace.close();
         stats.close();
         arena.close();
     }

@@ -4,6 +4,7 @@ import dev.thanosj.prune.LayerStatistics;
 import dev.thanosj.prune.PruneResult;
 import dev.thanosj.prune.PruneSpec;
 import dev.thanosj.prune.Pruner;
+import dev.thanosj.prune.PruneWorkspace;
 import dev.thanosj.tensor.FloatMatrix;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
@@ -83,12 +84,15 @@ public final class SequentialPruner {
                         s.addBatch(inputs, sequences);
                     }
                 });
-                for (LinearRef linear : linears) {
-                    try (Arena arena = Arena.ofShared()) { // shared: the pruner works on it from the worker pool
-                        FloatMatrix weight = model.weight(linear, arena);
-                        PruneResult result = Pruner.prune(linear.name(), weight, stats.get(linear), spec);
-                        model.replaceWeight(linear, weight);
-                        done.add(new LayerReport(linear.name(), block, result));
+                // the block's layers reuse one workspace; it is freed before the block's outputs are recomputed
+                try (PruneWorkspace workspace = new PruneWorkspace()) {
+                    for (LinearRef linear : linears) {
+                        try (Arena arena = Arena.ofShared()) { // shared: the pruner works on it from the worker pool
+                            FloatMatrix weight = model.weight(linear, arena);
+                            PruneResult result = Pruner.prune(linear.name(), weight, stats.get(linear), spec, workspace);
+                            model.replaceWeight(linear, weight);
+                            done.add(new LayerReport(linear.name(), block, result));
+                        }
                     }
                 }
             } finally {
