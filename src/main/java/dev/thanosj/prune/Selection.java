@@ -5,7 +5,6 @@ import dev.thanosj.kernels.Metric;
 import dev.thanosj.linalg.Linalg;
 import dev.thanosj.tensor.FloatMatrix;
 import java.lang.foreign.MemorySegment;
-import java.util.Arrays;
 
 /**
  * Exact "k smallest" selections with the deterministic tie-breaking of {@code ALGORITHMS.md}: ties go to
@@ -26,7 +25,7 @@ final class Selection {
      */
     private static final boolean RADIX_ONLY = "radix".equals(System.getProperty("thanosj.selection"));
     /** Entries sampled to bracket the k-th score. */
-    private static final int SAMPLE = 1 << 15;
+    private static final int SAMPLE = 1 << 17;
     /** Fixed-point scale of the window share {@link #window} reports. */
     private static final int SAMPLE_SCALE = 1 << 20;
     /** Largest share of a region the window may collect before the radix fallback is used. */
@@ -130,27 +129,29 @@ final class Selection {
             long k) {
         int rows = region.rows();
         int cols = region.cols();
-        int sampleRows = Math.min(rows, 128);
+        int sampleRows = Math.min(rows, 4096);
         int chunk = Math.min(cols, Math.max(1, SAMPLE / sampleRows));
-        int[] sample = new int[sampleRows * chunk];
+        long[] sample = new long[sampleRows * chunk];
         int[] bits = new int[chunk];
         for (int i = 0; i < sampleRows; i++) {
             int r = (int) (((long) i * rows + rows / 2) / sampleRows) % rows;
             int c0 = (int) ((i * 7919L) % (cols - chunk + 1));
             MemorySegment row = region.row(r).asSlice((long) c0 * Float.BYTES, (long) chunk * Float.BYTES);
             kernels.scoreBits(row, factor, factorOffset + c0, chunk, metric, bits);
-            System.arraycopy(bits, 0, sample, i * chunk, chunk);
+            for (int x = 0; x < chunk; x++) {
+                sample[i * chunk + x] = bits[x];
+            }
         }
-        Arrays.sort(sample);
         int s = sample.length;
         double q = (double) k / ((long) rows * cols);
         double margin = 4 * Math.sqrt(s * q * (1 - q)) + 4;
         long loIndex = (long) Math.floor(q * s - margin);
         long hiIndex = (long) Math.ceil(q * s + margin);
-        int lo = loIndex <= 0 ? 0 : sample[(int) loIndex];
-        int hi = hiIndex >= s ? Integer.MAX_VALUE : sample[(int) hiIndex];
+        // two selections instead of a sort: the first leaves the hiIndex smallest in front, the second looks there
+        int hi = hiIndex >= s ? Integer.MAX_VALUE : (int) quickselect(sample, s, (int) hiIndex);
+        int lo = loIndex <= 0 ? 0 : (int) quickselect(sample, (int) Math.min(hiIndex, s), (int) loIndex);
         long inWindow = 0;
-        for (int b : sample) {
+        for (long b : sample) {
             if (b >= lo && b <= hi) {
                 inWindow++;
             }
