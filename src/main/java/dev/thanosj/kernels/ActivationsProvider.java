@@ -2,7 +2,6 @@ package dev.thanosj.kernels;
 
 import dev.thanosj.ThanosjException;
 import java.lang.System.Logger.Level;
-import java.lang.management.ManagementFactory;
 import java.util.Locale;
 
 /**
@@ -30,7 +29,7 @@ public final class ActivationsProvider {
             RuntimeException failure = null;
             try {
                 VectorSupport.Status status = VectorSupport.status();
-                boolean fma = hardwareFma();
+                boolean fma = VectorSupport.hardwareFma();
                 chosen = create(status.usePanama() && fma ? "panama" : "scalar");
                 LOG.log(Level.DEBUG, "activations=" + chosen + " (" + status.reason()
                         + (status.usePanama() && !fma ? "; no hardware FMA" : "") + ")");
@@ -48,16 +47,6 @@ public final class ActivationsProvider {
             throw new ThanosjException(Holder.FAILURE.getMessage(), Holder.FAILURE);
         }
         return Holder.INSTANCE;
-    }
-
-    /** Whether HotSpot uses hardware FMA instructions ({@code -XX:+UseFMA}, on by default where the CPU has them). */
-    static boolean hardwareFma() {
-        try {
-            var bean = ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
-            return Boolean.parseBoolean(bean.getVMOption("UseFMA").getValue());
-        } catch (RuntimeException | LinkageError e) {
-            return false;
-        }
     }
 
     /** Kept apart so that {@code PanamaActivations} is only resolved when it is really created. */
@@ -78,7 +67,7 @@ public final class ActivationsProvider {
                 if (!ModuleLayer.boot().findModule(VectorSupport.MODULE).isPresent()) {
                     throw new ThanosjException("panama activations need --add-modules=" + VectorSupport.MODULE);
                 }
-                if (!hardwareFma()) {
+                if (!VectorSupport.hardwareFma()) {
                     throw new ThanosjException("panama activations need hardware FMA (HotSpot reports -XX:-UseFMA)");
                 }
                 yield panama();

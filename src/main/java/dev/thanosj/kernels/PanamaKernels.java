@@ -1,7 +1,6 @@
 package dev.thanosj.kernels;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -29,29 +28,20 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
  * <b>Batched SPD solve</b>: SIMD across L systems (lane = row of W), so each step of the Cholesky is a full
  * vector FMA with no tails and no horizontal reduction; the inner product loop is register-tiled 4 columns
  * wide (5 loads per 4 FMAs instead of 2 per FMA).
- * <b>FMA</b> is used only when HotSpot reports hardware FMA ({@code -XX:+UseFMA}); otherwise multiply then add.
+ * <b>FMA</b> is used unconditionally, written out at each use: {@link KernelsProvider} creates this class
+ * only where HotSpot reports hardware FMA.
  */
 final class PanamaKernels implements Kernels {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, SPECIES.vectorShape());
     private static final int L = SPECIES.length();
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
-    private static final boolean FMA = hardwareFma();
     private static final long LANE_BITS = L == 64 ? -1L : (1L << L) - 1;
     private static final IntVector IOTA = IntVector.zero(INTS).addIndex(1);
     /** For power-of-two m dividing L: [log2 m][s] = lane i reads lane g + (i − g + s) mod m of its group g. */
     private static final VectorShuffle<Integer>[][] ROTATE = rotations();
     /** [log2 m][s]: lanes whose rotated partner is the lower column of the group. */
     private static final VectorMask<Integer>[][] PARTNER_LOWER = partnerLower();
-
-    private static boolean hardwareFma() {
-        try {
-            var bean = ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
-            return Boolean.parseBoolean(bean.getVMOption("UseFMA").getValue());
-        } catch (RuntimeException | LinkageError e) {
-            return false;
-        }
-    }
 
     @SuppressWarnings("unchecked")
     private static VectorShuffle<Integer>[][] rotations() {
@@ -95,7 +85,7 @@ final class PanamaKernels implements Kernels {
 
     @Override
     public String description() {
-        return "Panama " + SPECIES.vectorBitSize() + "-bit (" + L + " floats, " + (FMA ? "FMA" : "no FMA") + ")";
+        return "Panama " + SPECIES.vectorBitSize() + "-bit (" + L + " floats, FMA)";
     }
 
     @Override
@@ -105,11 +95,6 @@ final class PanamaKernels implements Kernels {
 
     private static FloatVector load(MemorySegment row, int c) {
         return FloatVector.fromMemorySegment(SPECIES, row, (long) c * Float.BYTES, ORDER);
-    }
-
-    /** acc + a·b, fused where the hardware has FMA. */
-    private static FloatVector madd(FloatVector a, FloatVector b, FloatVector acc) {
-        return FMA ? a.fma(b, acc) : acc.add(a.mul(b));
     }
 
     private static IntVector bits(FloatVector w, FloatVector f, Metric metric) {
@@ -334,7 +319,7 @@ final class PanamaKernels implements Kernels {
         for (; i < n; i++) {
             FloatVector s = FloatVector.zero(SPECIES);
             for (int j = 0; j < n; j++) {
-                s = madd(FloatVector.broadcast(SPECIES, a[i * n + j]), FloatVector.fromArray(SPECIES, x, j * L), s);
+                s = FloatVector.broadcast(SPECIES, a[i * n + j]).fma(FloatVector.fromArray(SPECIES, x, j * L), s);
             }
             s.intoArray(y, i * L);
         }
@@ -349,10 +334,10 @@ final class PanamaKernels implements Kernels {
         int a0 = i * n;
         for (int j = 0; j < n; j++) {
             FloatVector xj = FloatVector.fromArray(SPECIES, x, j * L);
-            s0 = madd(FloatVector.broadcast(SPECIES, a[a0 + j]), xj, s0);
-            s1 = madd(FloatVector.broadcast(SPECIES, a[a0 + n + j]), xj, s1);
-            s2 = madd(FloatVector.broadcast(SPECIES, a[a0 + 2 * n + j]), xj, s2);
-            s3 = madd(FloatVector.broadcast(SPECIES, a[a0 + 3 * n + j]), xj, s3);
+            s0 = FloatVector.broadcast(SPECIES, a[a0 + j]).fma(xj, s0);
+            s1 = FloatVector.broadcast(SPECIES, a[a0 + n + j]).fma(xj, s1);
+            s2 = FloatVector.broadcast(SPECIES, a[a0 + 2 * n + j]).fma(xj, s2);
+            s3 = FloatVector.broadcast(SPECIES, a[a0 + 3 * n + j]).fma(xj, s3);
         }
         s0.intoArray(y, i * L);
         s1.intoArray(y, (i + 1) * L);
@@ -407,8 +392,7 @@ final class PanamaKernels implements Kernels {
             int rj = j * (j + 1) / 2 * L;
             FloatVector s = FloatVector.zero(SPECIES);
             for (int p = 0; p < j; p++) {
-                s = madd(FloatVector.fromArray(SPECIES, work, rowI + p * L),
-                        FloatVector.fromArray(SPECIES, work, rj + p * L), s);
+                s = FloatVector.fromArray(SPECIES, work, rowI + p * L).fma(FloatVector.fromArray(SPECIES, work, rj + p * L), s);
             }
             FloatVector.fromArray(SPECIES, work, rowI + j * L).sub(s)
                     .mul(FloatVector.fromArray(SPECIES, work, diag + j * L)).intoArray(work, rowI + j * L);
@@ -416,7 +400,7 @@ final class PanamaKernels implements Kernels {
         FloatVector s = FloatVector.zero(SPECIES);
         for (int p = 0; p < i; p++) {
             FloatVector li = FloatVector.fromArray(SPECIES, work, rowI + p * L);
-            s = madd(li, li, s);
+            s = li.fma(li, s);
         }
         FloatVector d = FloatVector.fromArray(SPECIES, work, rowI + i * L).sub(s);
         if (!d.compare(VectorOperators.GT, 0f).allTrue()) {
@@ -440,26 +424,26 @@ final class PanamaKernels implements Kernels {
         FloatVector s3 = s0;
         for (int p = 0; p < j; p++) {
             FloatVector li = FloatVector.fromArray(SPECIES, work, rowI + p * L);
-            s0 = madd(li, FloatVector.fromArray(SPECIES, work, r0 + p * L), s0);
-            s1 = madd(li, FloatVector.fromArray(SPECIES, work, r1 + p * L), s1);
-            s2 = madd(li, FloatVector.fromArray(SPECIES, work, r2 + p * L), s2);
-            s3 = madd(li, FloatVector.fromArray(SPECIES, work, r3 + p * L), s3);
+            s0 = li.fma(FloatVector.fromArray(SPECIES, work, r0 + p * L), s0);
+            s1 = li.fma(FloatVector.fromArray(SPECIES, work, r1 + p * L), s1);
+            s2 = li.fma(FloatVector.fromArray(SPECIES, work, r2 + p * L), s2);
+            s3 = li.fma(FloatVector.fromArray(SPECIES, work, r3 + p * L), s3);
         }
         FloatVector l0 = FloatVector.fromArray(SPECIES, work, rowI + j * L).sub(s0)
                 .mul(FloatVector.fromArray(SPECIES, work, diag + j * L));
         l0.intoArray(work, rowI + j * L);
-        s1 = madd(l0, FloatVector.fromArray(SPECIES, work, r1 + j * L), s1);
-        s2 = madd(l0, FloatVector.fromArray(SPECIES, work, r2 + j * L), s2);
-        s3 = madd(l0, FloatVector.fromArray(SPECIES, work, r3 + j * L), s3);
+        s1 = l0.fma(FloatVector.fromArray(SPECIES, work, r1 + j * L), s1);
+        s2 = l0.fma(FloatVector.fromArray(SPECIES, work, r2 + j * L), s2);
+        s3 = l0.fma(FloatVector.fromArray(SPECIES, work, r3 + j * L), s3);
         FloatVector l1 = FloatVector.fromArray(SPECIES, work, rowI + (j + 1) * L).sub(s1)
                 .mul(FloatVector.fromArray(SPECIES, work, diag + (j + 1) * L));
         l1.intoArray(work, rowI + (j + 1) * L);
-        s2 = madd(l1, FloatVector.fromArray(SPECIES, work, r2 + (j + 1) * L), s2);
-        s3 = madd(l1, FloatVector.fromArray(SPECIES, work, r3 + (j + 1) * L), s3);
+        s2 = l1.fma(FloatVector.fromArray(SPECIES, work, r2 + (j + 1) * L), s2);
+        s3 = l1.fma(FloatVector.fromArray(SPECIES, work, r3 + (j + 1) * L), s3);
         FloatVector l2 = FloatVector.fromArray(SPECIES, work, rowI + (j + 2) * L).sub(s2)
                 .mul(FloatVector.fromArray(SPECIES, work, diag + (j + 2) * L));
         l2.intoArray(work, rowI + (j + 2) * L);
-        s3 = madd(l2, FloatVector.fromArray(SPECIES, work, r3 + (j + 2) * L), s3);
+        s3 = l2.fma(FloatVector.fromArray(SPECIES, work, r3 + (j + 2) * L), s3);
         FloatVector.fromArray(SPECIES, work, rowI + (j + 3) * L).sub(s3)
                 .mul(FloatVector.fromArray(SPECIES, work, diag + (j + 3) * L)).intoArray(work, rowI + (j + 3) * L);
     }
@@ -470,7 +454,7 @@ final class PanamaKernels implements Kernels {
             int rowI = i * (i + 1) / 2 * L;
             FloatVector s = FloatVector.zero(SPECIES);
             for (int p = 0; p < i; p++) {
-                s = madd(FloatVector.fromArray(SPECIES, work, rowI + p * L), FloatVector.fromArray(SPECIES, rhs, p * L), s);
+                s = FloatVector.fromArray(SPECIES, work, rowI + p * L).fma(FloatVector.fromArray(SPECIES, rhs, p * L), s);
             }
             FloatVector.fromArray(SPECIES, rhs, i * L).sub(s).mul(FloatVector.fromArray(SPECIES, work, diag + i * L))
                     .intoArray(rhs, i * L);
@@ -482,8 +466,7 @@ final class PanamaKernels implements Kernels {
         for (int i = k - 1; i >= 0; i--) {
             FloatVector s = FloatVector.zero(SPECIES);
             for (int p = i + 1; p < k; p++) {
-                s = madd(FloatVector.fromArray(SPECIES, work, (p * (p + 1) / 2 + i) * L),
-                        FloatVector.fromArray(SPECIES, rhs, p * L), s);
+                s = FloatVector.fromArray(SPECIES, work, (p * (p + 1) / 2 + i) * L).fma(FloatVector.fromArray(SPECIES, rhs, p * L), s);
             }
             FloatVector.fromArray(SPECIES, rhs, i * L).sub(s).mul(FloatVector.fromArray(SPECIES, work, diag + i * L))
                     .intoArray(rhs, i * L);
@@ -496,7 +479,7 @@ final class PanamaKernels implements Kernels {
         int i = 0;
         for (int bound = SPECIES.loopBound(n); i < bound; i += L) {
             FloatVector xv = FloatVector.fromArray(SPECIES, x, xOffset + i);
-            madd(xv, minusA, FloatVector.fromArray(SPECIES, y, yOffset + i)).intoArray(y, yOffset + i);
+            xv.fma(minusA, FloatVector.fromArray(SPECIES, y, yOffset + i)).intoArray(y, yOffset + i);
         }
         for (; i < n; i++) {
             y[yOffset + i] -= a * x[xOffset + i];
@@ -511,13 +494,13 @@ final class PanamaKernels implements Kernels {
         FloatVector acc3 = acc0;
         int i = 0;
         for (int bound = n - n % (4 * L); i < bound; i += 4 * L) {
-            acc0 = madd(load(a, i), load(b, i), acc0);
-            acc1 = madd(load(a, i + L), load(b, i + L), acc1);
-            acc2 = madd(load(a, i + 2 * L), load(b, i + 2 * L), acc2);
-            acc3 = madd(load(a, i + 3 * L), load(b, i + 3 * L), acc3);
+            acc0 = load(a, i).fma(load(b, i), acc0);
+            acc1 = load(a, i + L).fma(load(b, i + L), acc1);
+            acc2 = load(a, i + 2 * L).fma(load(b, i + 2 * L), acc2);
+            acc3 = load(a, i + 3 * L).fma(load(b, i + 3 * L), acc3);
         }
         for (int bound = SPECIES.loopBound(n); i < bound; i += L) {
-            acc0 = madd(load(a, i), load(b, i), acc0);
+            acc0 = load(a, i).fma(load(b, i), acc0);
         }
         double sum = acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
@@ -543,14 +526,14 @@ final class PanamaKernels implements Kernels {
             FloatVector d1 = load(a, i + L).sub(load(b, i + L));
             FloatVector d2 = load(a, i + 2 * L).sub(load(b, i + 2 * L));
             FloatVector d3 = load(a, i + 3 * L).sub(load(b, i + 3 * L));
-            acc0 = madd(d0, d0, acc0);
-            acc1 = madd(d1, d1, acc1);
-            acc2 = madd(d2, d2, acc2);
-            acc3 = madd(d3, d3, acc3);
+            acc0 = d0.fma(d0, acc0);
+            acc1 = d1.fma(d1, acc1);
+            acc2 = d2.fma(d2, acc2);
+            acc3 = d3.fma(d3, acc3);
         }
         for (int bound = SPECIES.loopBound(n); i < bound; i += L) {
             FloatVector d = load(a, i).sub(load(b, i));
-            acc0 = madd(d, d, acc0);
+            acc0 = d.fma(d, acc0);
         }
         double sum = acc0.add(acc1).add(acc2.add(acc3)).reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {

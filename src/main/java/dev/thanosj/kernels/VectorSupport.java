@@ -57,6 +57,17 @@ public final class VectorSupport {
         return decide(System.getProperty(PROPERTY), present, () -> PanamaProbe.preferredBitSize());
     }
 
+    /** Whether HotSpot uses hardware FMA instructions ({@code -XX:+UseFMA}, on by default where the CPU has them). */
+    static boolean hardwareFma() {
+        try {
+            var bean = java.lang.management.ManagementFactory.getPlatformMXBean(
+                    com.sun.management.HotSpotDiagnosticMXBean.class);
+            return Boolean.parseBoolean(bean.getVMOption("UseFMA").getValue());
+        } catch (RuntimeException | LinkageError e) {
+            return false;
+        }
+    }
+
     /** The decision of {@link #status()} for the given inputs; {@code bitSize} is only called when present. */
     static Status decide(String forced, boolean modulePresent, IntSupplier bitSize) {
         String choice = Optional.ofNullable(forced).orElse("").trim().toLowerCase(Locale.ROOT);
