@@ -91,16 +91,15 @@ public final class Pruner {
                     numerator = parts[0] - prepared.lambda() * parts[1];
                 } else {
                     // deliberate copy: ‖Ŵ − W‖² gives the damping's share of the loss (no other GEMM needed)
-                    FloatMatrix original = weights.copy(arena);
+                    int blockSize = Math.min(spec.blockSize(), cols);
+                    WeightsCopy original = WeightsCopy.of(weights, prepared.matrix(),
+                            Workspace.firstFreeRow(rows, blockSize), blockSize, arena);
                     phases.lap("prepare");
                     double energy = spec.method() == Method.SPARSEGPT
                             ? SparseGpt.prune(weights, prepared.matrix(), spec, linalg, kernels, arena, phases)
                             : Thanos.pruneBlocks(weights, stats, prepared.matrix(), spec, linalg, kernels, arena,
                                     phases);
-                    double deltaSquares = 0;
-                    for (int r = 0; r < rows; r++) {
-                        deltaSquares += kernels.sumSquaredDifference(weights.row(r), original.row(r), cols);
-                    }
+                    double deltaSquares = original.squaredDistance(weights, kernels);
                     numerator = energy - prepared.lambda() * deltaSquares;
                 }
                 relativeLoss = ratio(Math.max(0, numerator), prepared.denominator());

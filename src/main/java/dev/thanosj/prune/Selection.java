@@ -24,8 +24,13 @@ final class Selection {
      * (so the fixture tests can run through both paths).
      */
     private static final boolean RADIX_ONLY = "radix".equals(System.getProperty("thanosj.selection"));
-    /** Entries sampled to bracket the k-th score. */
+    /**
+     * Entries sampled to bracket the k-th score: a sixteenth of the region, at most this many (a larger
+     * sample narrows the window, so fewer keys reach the quickselect; at 4096x4096 both costs balance near
+     * here), at least {@link #MIN_SAMPLE}.
+     */
     private static final int SAMPLE = 1 << 17;
+    private static final int MIN_SAMPLE = 1 << 10;
     /** Fixed-point scale of the window share {@link #window} reports. */
     private static final int SAMPLE_SCALE = 1 << 20;
     /** Largest share of a region the window may collect before the radix fallback is used. */
@@ -130,7 +135,8 @@ final class Selection {
         int rows = region.rows();
         int cols = region.cols();
         int sampleRows = Math.min(rows, 4096);
-        int chunk = Math.min(cols, Math.max(1, SAMPLE / sampleRows));
+        int size = (int) Math.min(SAMPLE, Math.max(MIN_SAMPLE, (long) rows * cols >> 4));
+        int chunk = Math.min(cols, Math.max(1, size / sampleRows));
         long[] sample = new long[sampleRows * chunk];
         int[] bits = new int[chunk];
         for (int i = 0; i < sampleRows; i++) {

@@ -23,6 +23,14 @@ final class Workspace {
         return FloatMatrix.allocate(arena, h, w);
     }
 
+    /**
+     * The first row of U below every scratch this class hands out to a layer of {@code rows} rows (the
+     * callers ask for at most {@code rows + 2B} rows, {@code B} wide, so they end by row {@code rows + 4B}).
+     */
+    static int firstFreeRow(int rows, int blockSize) {
+        return rows + 4 * blockSize;
+    }
+
     /** Sets the scratch back to zero so U's lower triangle is zero again (callers that read U whole need it). */
     static void release(FloatMatrix scratch) {
         scratch.fill(0f);
