@@ -179,6 +179,12 @@ int tj_spd_solve_batch(const float *restrict gram, int stride, const int32_t *re
     return 1;
 }
 
+void tj_reverse(const float *restrict src, float *restrict dst, int n) {
+    for (int i = 0; i < n; i++) {
+        dst[i] = src[n - 1 - i];
+    }
+}
+
 /* y = A x for L vectors side by side (see Kernels.multiplyBatch); A is n x n, row-major. */
 void tj_multiply_batch(const float *restrict a, int n, const float *restrict x, float *restrict y, int lanes) {
     const int L = lanes;

@@ -70,6 +70,12 @@ public interface Kernels {
     void nOfMMask(MemorySegment row, float[] factor, int factorOffset, int n, Metric metric, int keep, int m,
             long[] mask, int maskOffset);
 
+    /**
+     * {@code dst[i] = src[n − 1 − i]} for {@code i < n} (the reversal permutation J of the factorisation):
+     * src and dst must not overlap.
+     */
+    void reverse(MemorySegment src, MemorySegment dst, int n);
+
     /** {@code row[c] = 0} wherever mask bit c is set, {@code c < n}; modifies row. */
     void zeroMasked(MemorySegment row, int n, long[] mask, int maskOffset);
 

@@ -38,6 +38,8 @@ final class PanamaKernels implements Kernels {
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final long LANE_BITS = L == 64 ? -1L : (1L << L) - 1;
     private static final IntVector IOTA = IntVector.zero(INTS).addIndex(1);
+    /** Lane i reads lane L − 1 − i. */
+    private static final VectorShuffle<Float> REVERSE = VectorShuffle.fromOp(SPECIES, i -> L - 1 - i);
     /** For power-of-two m dividing L: [log2 m][s] = lane i reads lane g + (i − g + s) mod m of its group g. */
     private static final VectorShuffle<Integer>[][] ROTATE = rotations();
     /** [log2 m][s]: lanes whose rotated partner is the lower column of the group. */
@@ -249,6 +251,17 @@ final class PanamaKernels implements Kernels {
                     mask[maskOffset + ((g + i) >>> 6)] |= 1L << (g + i);
                 }
             }
+        }
+    }
+
+    @Override
+    public void reverse(MemorySegment src, MemorySegment dst, int n) {
+        int i = 0;
+        for (int bound = SPECIES.loopBound(n); i < bound; i += L) {
+            load(src, n - i - L).rearrange(REVERSE).intoMemorySegment(dst, (long) i * Float.BYTES, ORDER);
+        }
+        for (; i < n; i++) {
+            dst.setAtIndex(JAVA_FLOAT, i, src.getAtIndex(JAVA_FLOAT, n - 1 - i));
         }
     }
 

@@ -118,6 +118,13 @@ public final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void reverse(MemorySegment src, MemorySegment dst, int n) {
+        for (int i = 0; i < n; i++) {
+            dst.setAtIndex(JAVA_FLOAT, i, src.getAtIndex(JAVA_FLOAT, n - 1 - i));
+        }
+    }
+
+    @Override
     public void zeroMasked(MemorySegment row, int n, long[] mask, int maskOffset) {
         for (int w = 0; w < (n + 63) >>> 6; w++) {
             long bits = mask[maskOffset + w];

@@ -104,15 +104,13 @@ final class HessianPreparation {
         for (int attempt = 0; attempt <= MAX_RETRIES; attempt++, damp *= 10) {
             float lambda = (float) (damp * meanDiag);
             if (reversed) {
-                for (int i = 0; i < n; i++) { // work = J H J, damped
-                    MemorySegment dst = work.row(i);
-                    MemorySegment src = hessian.row(n - 1 - i);
-                    for (int j = 0; j < n; j++) {
-                        dst.setAtIndex(JAVA_FLOAT, j, src.getAtIndex(JAVA_FLOAT, n - 1 - j));
+                LayerMath.parallelRows(linalg, n, (i0, i1) -> {
+                    for (int i = i0; i < i1; i++) { // work = J H J, damped
+                        int jj = n - 1 - i;
+                        kernels.reverse(hessian.row(jj), work.row(i), n);
+                        work.set(i, i, (dead[jj] ? 1f : hessian.get(jj, jj)) + lambda);
                     }
-                    int jj = n - 1 - i;
-                    dst.setAtIndex(JAVA_FLOAT, i, (dead[jj] ? 1f : src.getAtIndex(JAVA_FLOAT, jj)) + lambda);
-                }
+                });
             } else {
                 work.copyFrom(hessian);
                 for (int j = 0; j < n; j++) {
@@ -127,7 +125,7 @@ final class HessianPreparation {
                 continue; // retry with ten times the damping
             }
             if (reversed) {
-                rotateHalfTurn(work);
+                rotateHalfTurn(work, linalg, kernels);
             }
             phases.lap("factor");
             double trace = Double.NaN;
@@ -186,19 +184,22 @@ final class HessianPreparation {
         return total;
     }
 
-    /** Element (i, j) moves to (n−1−i, n−1−j): {@code J A J}, in place (the flat order reversed). */
-    private static void rotateHalfTurn(FloatMatrix a) {
+    /** Element (i, j) moves to (n−1−i, n−1−j): {@code J A J}, in place (rows i and n−1−i swap, reversed). */
+    private static void rotateHalfTurn(FloatMatrix a, Linalg linalg, Kernels kernels) {
         int n = a.rows();
-        for (int i = 0; i < (n + 1) / 2; i++) {
-            MemorySegment top = a.row(i);
-            MemorySegment bottom = a.row(n - 1 - i);
-            int limit = i == n - 1 - i ? n / 2 : n;
-            for (int j = 0; j < limit; j++) {
-                float x = top.getAtIndex(JAVA_FLOAT, j);
-                top.setAtIndex(JAVA_FLOAT, j, bottom.getAtIndex(JAVA_FLOAT, n - 1 - j));
-                bottom.setAtIndex(JAVA_FLOAT, n - 1 - j, x);
+        long bytes = (long) n * Float.BYTES;
+        LayerMath.parallelRows(linalg, (n + 1) / 2, (i0, i1) -> {
+            MemorySegment saved = MemorySegment.ofArray(new float[n]);
+            for (int i = i0; i < i1; i++) {
+                MemorySegment top = a.row(i);
+                MemorySegment bottom = a.row(n - 1 - i);
+                MemorySegment.copy(top, 0, saved, 0, bytes);
+                if (i != n - 1 - i) { // the middle row of an odd n is its own partner
+                    kernels.reverse(bottom, top, n);
+                }
+                kernels.reverse(saved, bottom, n);
             }
-        }
+        });
     }
 
     /**

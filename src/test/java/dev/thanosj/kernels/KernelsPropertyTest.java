@@ -358,6 +358,26 @@ class KernelsPropertyTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("providers")
+    void reverseMirrorsEveryLengthExactly(Kernels kernels) {
+        try (Arena arena = Arena.ofConfined()) {
+            for (int n = 0; n <= 70; n++) {
+                MemorySegment src = arena.allocate((long) (n + 1) * Float.BYTES, 4);
+                MemorySegment dst = arena.allocate((long) (n + 1) * Float.BYTES, 4);
+                for (int i = 0; i <= n; i++) {
+                    src.setAtIndex(JAVA_FLOAT, i, i + 0.5f);
+                    dst.setAtIndex(JAVA_FLOAT, i, Float.NaN);
+                }
+                kernels.reverse(src, dst, n);
+                for (int i = 0; i < n; i++) {
+                    assertEquals(n - 1 - i + 0.5f, dst.getAtIndex(JAVA_FLOAT, i), "n=" + n + " at " + i);
+                }
+                assertTrue(Float.isNaN(dst.getAtIndex(JAVA_FLOAT, n)), "n=" + n + ": nothing written past n");
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("providers")
     void batchedProductsMatchADoubleProduct(Kernels kernels) {
         int lanes = kernels.batchLanes();
         SplittableRandom random = new SplittableRandom(11);

@@ -171,6 +171,13 @@ public class KernelBench {
         return rhs;
     }
 
+    /** A row reversed into another (the reversal J H J of the factorisation, one row). */
+    @Benchmark
+    public MemorySegment reverse() {
+        kernels.reverse(row, work, n);
+        return work;
+    }
+
     /** The Gram matrix times {@code lanes} vectors side by side (the complement solves of Thanos). */
     @Benchmark
     public float[] multiplyBatch() {

@@ -31,6 +31,7 @@ final class NativeKernels implements Kernels {
     private final MethodHandle markSelected;
     private final MethodHandle nOfMMask;
     private final MethodHandle zeroMasked;
+    private final MethodHandle reverse;
     private final MethodHandle spdSolveBatch;
     private final MethodHandle multiplyBatch;
     private final MethodHandle subtractScaled;
@@ -47,6 +48,7 @@ final class NativeKernels implements Kernels {
         nOfMMask = handle(lib, "tj_n_of_m_mask", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_INT, JAVA_INT,
                 JAVA_INT, JAVA_INT, ADDRESS));
         zeroMasked = handle(lib, "tj_zero_masked", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, ADDRESS));
+        reverse = handle(lib, "tj_reverse", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, JAVA_INT));
         spdSolveBatch = handle(lib, "tj_spd_solve_batch", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS,
                 JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
         multiplyBatch = handle(lib, "tj_multiply_batch", FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, ADDRESS, ADDRESS,
@@ -156,6 +158,15 @@ final class NativeKernels implements Kernels {
         try {
             nOfMMask.invokeExact(row, of(factor, factorOffset), n, metric.ordinal(), keep, m,
                     MemorySegment.ofArray(mask).asSlice((long) maskOffset * Long.BYTES));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    @Override
+    public void reverse(MemorySegment src, MemorySegment dst, int n) {
+        try {
+            reverse.invokeExact(src, dst, n);
         } catch (Throwable t) {
             throw rethrow(t);
         }

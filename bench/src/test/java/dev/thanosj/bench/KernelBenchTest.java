@@ -45,6 +45,11 @@ class KernelBenchTest {
             for (int i = 0; i < want.length; i++) {
                 assertEquals(want[i], solved[i], 1e-3 * (1 + Math.abs(want[i])), "spdSolveBatch " + i);
             }
+            MemorySegment reversed = bench.reverse();
+            MemorySegment reversedWant = reference.reverse();
+            for (int i = 0; i < bench.n; i++) {
+                assertEquals(reversedWant.getAtIndex(JAVA_FLOAT, i), reversed.getAtIndex(JAVA_FLOAT, i), 0f, "reverse " + i);
+            }
             float[] product = bench.multiplyBatch();
             float[] productWant = solveReference.multiplyBatch();
             for (int i = 0; i < productWant.length; i++) {
