@@ -134,6 +134,12 @@ final class Thanos {
         return max;
     }
 
+    /** The bits of mask word w that stand for one of a block's {@code width} columns. */
+    private static long validBits(int width, int w) {
+        int left = width - 64 * w;
+        return left >= 64 ? -1L : (1L << left) - 1;
+    }
+
     /** Columns {@code [from, from + width)} of row r, as a segment. */
     static MemorySegment segment(FloatMatrix m, int r, int from, int width) {
         return m.segment().asSlice(m.byteOffset(r, from), (long) width * Float.BYTES);
@@ -246,11 +252,14 @@ final class Thanos {
         java.util.Arrays.fill(q, 0, kept * lanes, -1);
         java.util.Arrays.fill(rhs, 0, kept * lanes, 0f);
         kernels.multiplyBatch(inverse, width, x, z);
+        int used = (width + 63) >>> 6;
         for (int lane = 0; lane < n; lane++) {
             int r = batch[lane];
             int f = 0;
-            for (int c = 0; c < width; c++) {
-                if ((mask[r * words + (c >>> 6)] & (1L << c)) == 0) {
+            for (int w = 0; w < used; w++) {
+                long keptBits = ~mask[r * words + w] & validBits(width, w);
+                for (; keptBits != 0; keptBits &= keptBits - 1) {
+                    int c = 64 * w + Long.numberOfTrailingZeros(keptBits);
                     q[f * lanes + lane] = c;
                     rhs[f * lanes + lane] = z[c * lanes + lane];
                     f++;
@@ -273,8 +282,9 @@ final class Thanos {
         for (int lane = 0; lane < n; lane++) {
             int r = batch[lane];
             int k = 0;
-            for (int c = 0; c < width; c++) {
-                if ((mask[r * words + (c >>> 6)] & (1L << c)) != 0) {
+            for (int w = 0; w < used; w++) {
+                for (long pruned = mask[r * words + w] & validBits(width, w); pruned != 0; pruned &= pruned - 1) {
+                    int c = 64 * w + Long.numberOfTrailingZeros(pruned);
                     indices[k] = c;
                     values[k] = z[c * lanes + lane];
                     k++;
