@@ -27,23 +27,26 @@ class SelectionTest {
                 long bits = lo + (width == 0 ? 0 : random.nextInt(width + 1));
                 keys[i] = bits << 32 | random.nextInt(1 << 20);
             }
-            long[] before = keys.clone();
+
             long[] sorted = keys.clone();
             Arrays.sort(sorted);
             for (int index : new int[] {0, n / 3, n / 2, n - 1, random.nextInt(n)}) {
-                assertEquals(sorted[index], Selection.selectInWindow(keys, n, index, lo, lo + width),
-                        "trial " + trial + " n " + n + " index " + index);
+                int split = random.nextInt(n + 1); // the keys in two parts, as the ranges of a region give them
+                long[][] parts = {Arrays.copyOf(keys, split + 3), Arrays.copyOfRange(keys, split, n)};
+                assertEquals(sorted[index], Selection.selectInWindow(parts, new long[] {split, n - split}, index, lo,
+                        lo + width), "trial " + trial + " n " + n + " index " + index);
+                assertArrayEquals(Arrays.copyOf(keys, split), Arrays.copyOf(parts[0], split));
             }
-            assertArrayEquals(before, keys);
         }
     }
 
     @Test
     void theFullBitRangeWorksAsAWindow() {
-        long[] keys = {(long) Integer.MAX_VALUE << 32, 0L, 5L << 32 | 1, 5L << 32};
-        assertEquals(0L, Selection.selectInWindow(keys, 4, 0, 0, Integer.MAX_VALUE));
-        assertEquals(5L << 32, Selection.selectInWindow(keys, 4, 1, 0, Integer.MAX_VALUE));
-        assertEquals(5L << 32 | 1, Selection.selectInWindow(keys, 4, 2, 0, Integer.MAX_VALUE));
-        assertEquals((long) Integer.MAX_VALUE << 32, Selection.selectInWindow(keys, 4, 3, 0, Integer.MAX_VALUE));
+        long[][] keys = {{(long) Integer.MAX_VALUE << 32, 0L, 5L << 32 | 1, 5L << 32}};
+        long[] n = {4};
+        assertEquals(0L, Selection.selectInWindow(keys, n, 0, 0, Integer.MAX_VALUE));
+        assertEquals(5L << 32, Selection.selectInWindow(keys, n, 1, 0, Integer.MAX_VALUE));
+        assertEquals(5L << 32 | 1, Selection.selectInWindow(keys, n, 2, 0, Integer.MAX_VALUE));
+        assertEquals((long) Integer.MAX_VALUE << 32, Selection.selectInWindow(keys, n, 3, 0, Integer.MAX_VALUE));
     }
 }
