@@ -422,7 +422,8 @@ final class PanamaKernels implements Kernels {
             int rj = j * (j + 1) / 2 * L;
             FloatVector s = FloatVector.zero(SPECIES);
             for (int p = 0; p < j; p++) {
-                s = FloatVector.fromArray(SPECIES, work, rowI + p * L).fma(FloatVector.fromArray(SPECIES, work, rj + p * L), s);
+                FloatVector li = FloatVector.fromArray(SPECIES, work, rowI + p * L);
+                s = li.fma(FloatVector.fromArray(SPECIES, work, rj + p * L), s);
             }
             FloatVector.fromArray(SPECIES, work, rowI + j * L).sub(s)
                     .mul(FloatVector.fromArray(SPECIES, work, diag + j * L)).intoArray(work, rowI + j * L);
@@ -524,7 +525,8 @@ final class PanamaKernels implements Kernels {
             int rowI = i * (i + 1) / 2 * L;
             FloatVector s = FloatVector.zero(SPECIES);
             for (int p = 0; p < i; p++) {
-                s = FloatVector.fromArray(SPECIES, work, rowI + p * L).fma(FloatVector.fromArray(SPECIES, rhs, p * L), s);
+                FloatVector li = FloatVector.fromArray(SPECIES, work, rowI + p * L);
+                s = li.fma(FloatVector.fromArray(SPECIES, rhs, p * L), s);
             }
             FloatVector.fromArray(SPECIES, rhs, i * L).sub(s).mul(FloatVector.fromArray(SPECIES, work, diag + i * L))
                     .intoArray(rhs, i * L);
@@ -536,7 +538,8 @@ final class PanamaKernels implements Kernels {
         for (int i = k - 1; i >= 0; i--) {
             FloatVector s = FloatVector.zero(SPECIES);
             for (int p = i + 1; p < k; p++) {
-                s = FloatVector.fromArray(SPECIES, work, (p * (p + 1) / 2 + i) * L).fma(FloatVector.fromArray(SPECIES, rhs, p * L), s);
+                FloatVector lpi = FloatVector.fromArray(SPECIES, work, (p * (p + 1) / 2 + i) * L);
+                s = lpi.fma(FloatVector.fromArray(SPECIES, rhs, p * L), s);
             }
             FloatVector.fromArray(SPECIES, rhs, i * L).sub(s).mul(FloatVector.fromArray(SPECIES, work, diag + i * L))
                     .intoArray(rhs, i * L);

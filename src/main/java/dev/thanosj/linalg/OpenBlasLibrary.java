@@ -6,6 +6,8 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.foreign.SymbolLookup;
@@ -134,13 +136,13 @@ final class OpenBlasLibrary {
         MethodHandle set = linker.downcallHandle(setenv.get(), FunctionDescriptor.of(ValueLayout.JAVA_INT,
                 ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
         MethodHandle get = linker.downcallHandle(getenv.get(), FunctionDescriptor.of(
-                ValueLayout.ADDRESS.withTargetLayout(java.lang.foreign.MemoryLayout.sequenceLayout(64, ValueLayout.JAVA_BYTE)),
+                ValueLayout.ADDRESS.withTargetLayout(MemoryLayout.sequenceLayout(64, ValueLayout.JAVA_BYTE)),
                 ValueLayout.ADDRESS));
         try (Arena arena = Arena.ofConfined()) {
             var name = arena.allocateFrom("OPENBLAS_THREAD_TIMEOUT");
             int unused = (int) set.invokeExact(name, arena.allocateFrom(THREAD_TIMEOUT), 0); // 0: the user's value wins
-            var value = (java.lang.foreign.MemorySegment) get.invokeExact(name);
-            return value.equals(java.lang.foreign.MemorySegment.NULL) ? null : value.getString(0);
+            var value = (MemorySegment) get.invokeExact(name);
+            return value.equals(MemorySegment.NULL) ? null : value.getString(0);
         } catch (Throwable e) {
             throw new IllegalStateException("setenv/getenv failed", e);
         }

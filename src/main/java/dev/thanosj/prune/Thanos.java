@@ -123,15 +123,19 @@ final class Thanos {
     /** The largest number of pruned entries of one row in the block's mask. */
     private static int maxPruned(long[] mask, int rows, int words, int width) {
         int max = 0;
-        int used = (width + 63) >>> 6; // a narrower last block leaves stale words
         for (int r = 0; r < rows; r++) {
-            int k = 0;
-            for (int w = 0; w < used; w++) {
-                k += Long.bitCount(mask[r * words + w]);
-            }
-            max = Math.max(max, k);
+            max = Math.max(max, pruned(mask, r, words, width));
         }
         return max;
+    }
+
+    /** The number of pruned entries of row r in the block's mask. */
+    private static int pruned(long[] mask, int r, int words, int width) {
+        int k = 0;
+        for (int w = 0; w < (width + 63) >>> 6; w++) { // a narrower last block leaves stale words
+            k += Long.bitCount(mask[r * words + w]);
+        }
+        return k;
     }
 
     /** The bits of mask word w that stand for one of a block's {@code width} columns. */
@@ -172,10 +176,7 @@ final class Thanos {
             float[] full = inverse == null ? null : new float[width * lanes];
             for (int r = r0; r < r1; r++) {
                 lambda.row(r).fill((byte) 0);
-                int k = 0;
-                for (int w = 0; w < (width + 63) >>> 6; w++) { // a narrower last block leaves stale words
-                    k += Long.bitCount(mask[r * words + w]);
-                }
+                int k = pruned(mask, r, words, width);
                 sizes[r - r0] = k;
                 count[k + 1]++;
             }
@@ -196,8 +197,8 @@ final class Thanos {
                     for (int lane = 0; lane < n; lane++) {
                         batch[lane] = r0 + order[b0 + lane];
                     }
-                    solveComplement(weights, inverse, i1, width, mask, words, batch, n, full, product, q, rhs, work, indices,
-                            values, lambda, kernels);
+                    solveComplement(weights, inverse, i1, width, mask, words, batch, n, full, product, q, rhs, work,
+                            indices, values, lambda, kernels);
                     continue;
                 }
                 java.util.Arrays.fill(q, 0, k * lanes, -1);

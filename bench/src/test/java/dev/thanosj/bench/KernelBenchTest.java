@@ -48,7 +48,8 @@ class KernelBenchTest {
             MemorySegment reversed = bench.reverse();
             MemorySegment reversedWant = reference.reverse();
             for (int i = 0; i < bench.n; i++) {
-                assertEquals(reversedWant.getAtIndex(JAVA_FLOAT, i), reversed.getAtIndex(JAVA_FLOAT, i), 0f, "reverse " + i);
+                assertEquals(reversedWant.getAtIndex(JAVA_FLOAT, i), reversed.getAtIndex(JAVA_FLOAT, i), 0f,
+                        "reverse " + i);
             }
             float[] product = bench.multiplyBatch();
             float[] productWant = solveReference.multiplyBatch();
