@@ -68,7 +68,8 @@ final class HessianPreparation {
      * instead of potrf + potri + potrf ({@code 4n³/3}).
      */
     static Prepared prepare(String layer, FloatMatrix weights, FloatMatrix hessian, double percDamp,
-            Product product, CountingArena arena, Linalg linalg, Kernels kernels, boolean denominator, Phases phases) {
+            Product product, CountingArena arena, Linalg linalg, Kernels kernels, boolean denominator,
+            Phases phases) {
         int n = hessian.rows();
         boolean[] dead = new boolean[n];
         int deadCount = 0;

@@ -19,9 +19,9 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
  * and, for SparseGPT and unstructured/n:m Thanos, one copy of the weights (for the loss); that copy and the
  * per-block scratch live in the factor's unused lower triangle when they fit ({@link WeightsCopy},
  * {@link Workspace}). All of it comes from a {@link PruneWorkspace}: the caller's, which keeps it for the
- * next layer, or a fresh one freed before returning. The loss of SparseGPT and Thanos comes from quantities the methods compute anyway
- * ({@code tr(ΔW H_d ΔWᵀ) = ‖E‖²} with the damped H, minus {@code λ‖ΔW‖²}; the denominator from the
- * Cholesky factor), so no {@code rows x cols x cols} GEMM is spent on reporting.
+ * next layer, or a fresh one freed before returning. The loss of SparseGPT and Thanos comes from quantities
+ * the methods compute anyway ({@code tr(ΔW H_d ΔWᵀ) = ‖E‖²} with the damped H, minus {@code λ‖ΔW‖²}; the
+ * denominator from the Cholesky factor), so no {@code rows x cols x cols} GEMM is spent on reporting.
  */
 public final class Pruner {
     private Pruner() {

@@ -15,8 +15,9 @@ import java.lang.foreign.MemorySegment;
  * <p>A region (rows x cols of a matrix) in linear time, never sorting it: a sample of the region brackets
  * the k-th score in a window {@code [lo, hi]}; one vectorised pass ({@link Kernels#countAndCollect}) counts
  * the scores below {@code lo} and collects the few keys inside the window; a histogram of their bits and a
- * quickselect inside one bucket ({@link #selectInWindow}) find the k-th key. When the sample was misleading (the k-th key is outside the window, or the window held too
- * many keys) the exact two-pass radix select on the 31 score bits ({@link Kernels#histogram}) takes over.
+ * quickselect inside one bucket ({@link #selectInWindow}) find the k-th key. When the sample was misleading
+ * (the k-th key is outside the window, or the window held too many keys) the exact two-pass radix select on
+ * the 31 score bits ({@link Kernels#histogram}) takes over.
  */
 final class Selection {
     /**

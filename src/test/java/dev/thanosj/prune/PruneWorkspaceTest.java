@@ -100,7 +100,8 @@ class PruneWorkspaceTest {
                         Pruner.prune("reused", reused, stats, spec, workspace);
                         for (int r = 0; r < rows; r++) {
                             for (int c = 0; c < cols; c++) {
-                                assertEquals(fresh.get(r, c), reused.get(r, c), spec + " run " + run + " [" + r + ", " + c + "]");
+                                assertEquals(fresh.get(r, c), reused.get(r, c),
+                                        spec + " run " + run + " [" + r + ", " + c + "]");
                             }
                         }
                         if (run > 0) {

@@ -89,7 +89,8 @@ public final class SequentialPruner {
                     for (LinearRef linear : linears) {
                         try (Arena arena = Arena.ofShared()) { // shared: the pruner works on it from the worker pool
                             FloatMatrix weight = model.weight(linear, arena);
-                            PruneResult result = Pruner.prune(linear.name(), weight, stats.get(linear), spec, workspace);
+                            PruneResult result = Pruner.prune(linear.name(), weight, stats.get(linear), spec,
+                                    workspace);
                             model.replaceWeight(linear, weight);
                             done.add(new LayerReport(linear.name(), block, result));
                         }
