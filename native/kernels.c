@@ -122,9 +122,8 @@ void tj_zero_masked(float *restrict row, int n, const uint64_t *restrict mask) {
 
 /* L systems side by side, lane innermost (see Kernels.spdSolveBatch); L must be 4, 8 or 16. */
 #define LANES_MAX 16
-int tj_spd_solve_batch(const float *restrict gram, int stride, const int32_t *restrict q, int k,
-                       float *restrict rhs, float *restrict work, int lanes) {
-    const int L = lanes;
+static inline __attribute__((always_inline)) int spd_solve_batch(const float *restrict gram, int stride,
+        const int32_t *restrict q, int k, float *restrict rhs, float *restrict work, const int L) {
     int diag = k * (k + 1) / 2 * L;
     for (int x = 0; x < k; x++) {
         int row = x * (x + 1) / 2 * L;
@@ -179,6 +178,16 @@ int tj_spd_solve_batch(const float *restrict gram, int stride, const int32_t *re
     return 1;
 }
 
+/* The lane count as a compile-time constant for the widths Java uses, so gcc vectorises the lane loops. */
+int tj_spd_solve_batch(const float *restrict gram, int stride, const int32_t *restrict q, int k,
+                       float *restrict rhs, float *restrict work, int lanes) {
+    switch (lanes) {
+    case 16: return spd_solve_batch(gram, stride, q, k, rhs, work, 16);
+    case 8: return spd_solve_batch(gram, stride, q, k, rhs, work, 8);
+    default: return spd_solve_batch(gram, stride, q, k, rhs, work, 4);
+    }
+}
+
 void tj_reverse(const float *restrict src, float *restrict dst, int n) {
     for (int i = 0; i < n; i++) {
         dst[i] = src[n - 1 - i];
@@ -186,16 +195,44 @@ void tj_reverse(const float *restrict src, float *restrict dst, int n) {
 }
 
 /* y = A x for L vectors side by side (see Kernels.multiplyBatch); A is n x n, row-major. */
-void tj_multiply_batch(const float *restrict a, int n, const float *restrict x, float *restrict y, int lanes) {
-    const int L = lanes;
-    for (int i = 0; i < n * L; i++) y[i] = 0.0f;
-    for (int i = 0; i < n; i++) {
-        float *yi = y + i * L;
+static inline __attribute__((always_inline)) void multiply_batch(const float *restrict a, int n,
+        const float *restrict x, float *restrict y, const int L) {
+    int i = 0;
+    for (; i + 4 <= n; i += 4) { /* four rows share each load of x, as the Java kernel does */
+        float acc0[LANES_MAX] = {0}, acc1[LANES_MAX] = {0}, acc2[LANES_MAX] = {0}, acc3[LANES_MAX] = {0};
+        for (int j = 0; j < n; j++) {
+            const float *xj = x + j * L;
+            const float a0 = a[i * n + j], a1 = a[(i + 1) * n + j], a2 = a[(i + 2) * n + j], a3 = a[(i + 3) * n + j];
+            for (int l = 0; l < L; l++) {
+                acc0[l] += a0 * xj[l];
+                acc1[l] += a1 * xj[l];
+                acc2[l] += a2 * xj[l];
+                acc3[l] += a3 * xj[l];
+            }
+        }
+        for (int l = 0; l < L; l++) {
+            y[i * L + l] = acc0[l];
+            y[(i + 1) * L + l] = acc1[l];
+            y[(i + 2) * L + l] = acc2[l];
+            y[(i + 3) * L + l] = acc3[l];
+        }
+    }
+    for (; i < n; i++) {
+        float acc[LANES_MAX] = {0};
         for (int j = 0; j < n; j++) {
             const float aij = a[i * n + j];
             const float *xj = x + j * L;
-            for (int l = 0; l < L; l++) yi[l] += aij * xj[l];
+            for (int l = 0; l < L; l++) acc[l] += aij * xj[l];
         }
+        for (int l = 0; l < L; l++) y[i * L + l] = acc[l];
+    }
+}
+
+void tj_multiply_batch(const float *restrict a, int n, const float *restrict x, float *restrict y, int lanes) {
+    switch (lanes) {
+    case 16: multiply_batch(a, n, x, y, 16); break;
+    case 8: multiply_batch(a, n, x, y, 8); break;
+    default: multiply_batch(a, n, x, y, 4); break;
     }
 }
 
