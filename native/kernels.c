@@ -122,6 +122,74 @@ void tj_zero_masked(float *restrict row, int n, const uint64_t *restrict mask) {
 
 /* L systems side by side, lane innermost (see Kernels.spdSolveBatch); L must be 4, 8 or 16. */
 #define LANES_MAX 16
+/* A[r][j + c] -= sum_{p<j} L[r][p] L[j + c][p] for the rows at ra, rb and c = 0..3 (eight accumulators). */
+static inline __attribute__((always_inline)) void tile_sums(float *restrict work, int ra, int rb, int j, const int L) {
+    int r0 = j * (j + 1) / 2 * L, r1 = r0 + (j + 1) * L, r2 = r1 + (j + 2) * L, r3 = r2 + (j + 3) * L;
+    float a0[LANES_MAX] = {0}, a1[LANES_MAX] = {0}, a2[LANES_MAX] = {0}, a3[LANES_MAX] = {0};
+    float b0[LANES_MAX] = {0}, b1[LANES_MAX] = {0}, b2[LANES_MAX] = {0}, b3[LANES_MAX] = {0};
+    for (int p = 0; p < j; p++) {
+        const float *la = work + ra + p * L, *lb = work + rb + p * L;
+        const float *c0 = work + r0 + p * L, *c1 = work + r1 + p * L, *c2 = work + r2 + p * L, *c3 = work + r3 + p * L;
+        for (int l = 0; l < L; l++) {
+            a0[l] += la[l] * c0[l]; a1[l] += la[l] * c1[l]; a2[l] += la[l] * c2[l]; a3[l] += la[l] * c3[l];
+            b0[l] += lb[l] * c0[l]; b1[l] += lb[l] * c1[l]; b2[l] += lb[l] * c2[l]; b3[l] += lb[l] * c3[l];
+        }
+    }
+    for (int l = 0; l < L; l++) {
+        work[ra + j * L + l] -= a0[l]; work[ra + (j + 1) * L + l] -= a1[l];
+        work[ra + (j + 2) * L + l] -= a2[l]; work[ra + (j + 3) * L + l] -= a3[l];
+        work[rb + j * L + l] -= b0[l]; work[rb + (j + 1) * L + l] -= b1[l];
+        work[rb + (j + 2) * L + l] -= b2[l]; work[rb + (j + 3) * L + l] -= b3[l];
+    }
+}
+
+/* L[r][j..j+3] once tile_sums took the columns before j off: the small triangle inside the tile. */
+static inline __attribute__((always_inline)) void tile_triangle(float *restrict work, int ri, int j, int diag,
+        const int L) {
+    int r0 = j * (j + 1) / 2 * L, r1 = r0 + (j + 1) * L, r2 = r1 + (j + 2) * L, r3 = r2 + (j + 3) * L;
+    for (int l = 0; l < L; l++) {
+        float l0 = work[ri + j * L + l] * work[diag + j * L + l];
+        work[ri + j * L + l] = l0;
+        float l1 = (work[ri + (j + 1) * L + l] - l0 * work[r1 + j * L + l]) * work[diag + (j + 1) * L + l];
+        work[ri + (j + 1) * L + l] = l1;
+        float l2 = (work[ri + (j + 2) * L + l] - l0 * work[r2 + j * L + l] - l1 * work[r2 + (j + 1) * L + l])
+                * work[diag + (j + 2) * L + l];
+        work[ri + (j + 2) * L + l] = l2;
+        work[ri + (j + 3) * L + l] = (work[ri + (j + 3) * L + l] - l0 * work[r3 + j * L + l]
+                - l1 * work[r3 + (j + 1) * L + l] - l2 * work[r3 + (j + 2) * L + l]) * work[diag + (j + 3) * L + l];
+    }
+    (void) r0;
+}
+
+/* Row i's columns [j0, i) one at a time, then its diagonal; 0 when a pivot is not positive. */
+static inline __attribute__((always_inline)) int row_rest(float *restrict work, int i, int j0, int diag, const int L) {
+    int ri = i * (i + 1) / 2 * L;
+    float acc[LANES_MAX];
+    for (int j = j0; j <= i; j++) {
+        int rj = j * (j + 1) / 2 * L;
+        for (int l = 0; l < L; l++) acc[l] = 0.0f;
+        for (int p = 0; p < j; p++) {
+            const float *a = work + ri + p * L;
+            const float *b = work + rj + p * L;
+            for (int l = 0; l < L; l++) acc[l] += a[l] * b[l];
+        }
+        if (j < i) {
+            for (int l = 0; l < L; l++) work[ri + j * L + l] = (work[ri + j * L + l] - acc[l]) * work[diag + j * L + l];
+        } else {
+            int ok = 1;
+            for (int l = 0; l < L; l++) {
+                float d = work[ri + i * L + l] - acc[l];
+                ok &= d > 0.0f;
+                d = sqrtf(d);
+                work[ri + i * L + l] = d;
+                work[diag + i * L + l] = 1.0f / d;
+            }
+            if (!ok) return 0;
+        }
+    }
+    return 1;
+}
+
 static inline __attribute__((always_inline)) int spd_solve_batch(const float *restrict gram, int stride,
         const int32_t *restrict q, int k, float *restrict rhs, float *restrict work, const int L) {
     int diag = k * (k + 1) / 2 * L;
@@ -135,31 +203,19 @@ static inline __attribute__((always_inline)) int spd_solve_batch(const float *re
         }
     }
     float acc[LANES_MAX];
-    for (int i = 0; i < k; i++) {
-        int ri = i * (i + 1) / 2 * L;
-        for (int j = 0; j <= i; j++) {
-            int rj = j * (j + 1) / 2 * L;
-            for (int l = 0; l < L; l++) acc[l] = 0.0f;
-            for (int p = 0; p < j; p++) {
-                const float *a = work + ri + p * L;
-                const float *b = work + rj + p * L;
-                for (int l = 0; l < L; l++) acc[l] += a[l] * b[l];
-            }
-            if (j < i) {
-                for (int l = 0; l < L; l++) work[ri + j * L + l] = (work[ri + j * L + l] - acc[l]) * work[diag + j * L + l];
-            } else {
-                int ok = 1;
-                for (int l = 0; l < L; l++) {
-                    float d = work[ri + i * L + l] - acc[l];
-                    ok &= d > 0.0f;
-                    d = sqrtf(d);
-                    work[ri + i * L + l] = d;
-                    work[diag + i * L + l] = 1.0f / d;
-                }
-                if (!ok) return 0;
-            }
+    int i = 0;
+    for (; i + 1 < k; i += 2) { /* rows in pairs, columns four at a time: the Java kernel's 2x4 tile */
+        int ra = i * (i + 1) / 2 * L;
+        int rb = ra + (i + 1) * L;
+        int j = 0;
+        for (; j + 4 <= i; j += 4) {
+            tile_sums(work, ra, rb, j, L);
+            tile_triangle(work, ra, j, diag, L);
+            tile_triangle(work, rb, j, diag, L);
         }
+        if (!row_rest(work, i, j, diag, L) || !row_rest(work, i + 1, j, diag, L)) return 0;
     }
+    if (i < k && !row_rest(work, i, 0, diag, L)) return 0;
     for (int i = 0; i < k; i++) {
         int ri = i * (i + 1) / 2 * L;
         for (int l = 0; l < L; l++) acc[l] = 0.0f;
