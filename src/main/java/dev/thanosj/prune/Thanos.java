@@ -155,9 +155,10 @@ final class Thanos {
      * capped to one thread; inside a range, rows are ordered by |Q| and solved {@link Kernels#batchLanes()}
      * at a time (SIMD across rows). Scratch is allocated per range, never per row.
      *
-     * <p>With {@code inverse = M = G11⁻¹}, a batch whose rows prune more than they keep is solved through
-     * the kept set F instead ({@link #solveComplement}): a system of size {@code |F| < |Q|}, so no row
-     * costs more than {@code (B/2)³/3}.
+     * <p>With {@code inverse = M = G11⁻¹}, the rows that prune more than they keep are batched apart and
+     * solved through the kept set F instead ({@link #solveComplement}): a system of size {@code |F| < |Q|},
+     * so no row costs more than {@code (B/2)³/3}. A row's path depends on its own mask only, so the result
+     * does not depend on how the rows are split into ranges (that is, on the thread count).
      */
     private static void solveRows(FloatMatrix weights, float[] gram, float[] inverse, int i1, int width, long[] mask,
             int words, FloatMatrix lambda, Linalg linalg, Kernels kernels) {
@@ -190,10 +191,16 @@ final class Thanos {
             while (start < order.length && sizes[order[start]] == 0) {
                 start++;
             }
-            for (int b0 = start; b0 < order.length; b0 += lanes) {
-                int n = Math.min(lanes, order.length - b0);
+            // rows pruning more than half the block (the tail of the order) go through their kept sets; each
+            // row's path depends on its own |Q| only, not on the batch it lands in
+            int split = start;
+            while (split < order.length && (inverse == null || sizes[order[split]] <= width / 2)) {
+                split++;
+            }
+            for (int b0 = start, n; b0 < order.length; b0 += n) {
+                n = Math.min(lanes, (b0 < split ? split : order.length) - b0);
                 int k = sizes[order[b0 + n - 1]];
-                if (inverse != null && width - sizes[order[b0]] < k) {
+                if (b0 >= split) {
                     for (int lane = 0; lane < n; lane++) {
                         batch[lane] = r0 + order[b0 + lane];
                     }
