@@ -1,5 +1,6 @@
 package dev.thanosj.linalg;
 
+import dev.thanosj.concurrent.Workers;
 import java.lang.System.Logger.Level;
 import java.util.Locale;
 
@@ -95,6 +96,7 @@ public final class LinalgProvider {
         String why = forced.isEmpty()
                 ? (fallbackReason == null ? "default" : "fallback: " + fallbackReason)
                 : "forced by -D" + PROPERTY;
+        chosen.setThreads(Workers.threads()); // as many as the worker pool (--threads sized it already)
         LOG.log(Level.INFO, "linalg=" + chosen.description() + " (" + why + ")");
         return chosen;
     }
