@@ -43,6 +43,7 @@ final class Thanos {
         int words = (blockSize + 63) >>> 6;
         long[] mask = new long[Math.max(1, rows * words)];
         int[] selected = new int[rows];
+        int[] pruned = new int[rows];
         float[] gram = new float[blockSize * blockSize];
         float[] complementGram = new float[blockSize * blockSize];
         FloatMatrix scratch = Workspace.scratch(u, rows + 2 * blockSize, blockSize, blockSize, arena);
@@ -88,7 +89,7 @@ final class Thanos {
             for (int x = 0; x < width; x++) {
                 MemorySegment.copy(g11.row(x), JAVA_FLOAT, 0, gram, x * width, width);
             }
-            boolean complement = maxPruned(mask, rows, words, width) > width / 2;
+            boolean complement = countPruned(mask, rows, words, width, pruned) > width / 2;
             if (complement) { // M = G11⁻¹ = V Vᵀ with V = U11⁻¹
                 FloatMatrix v = gramMatrix.view(0, 0, width, width);
                 v.copyFrom(u11);
@@ -100,8 +101,8 @@ final class Thanos {
                 }
             }
             FloatMatrix lambdaBlock = lambda.columns(0, width);
-            solveRows(weights, gram, complement ? complementGram : null, i1, width, mask, words, lambdaBlock, linalg,
-                    kernels);
+            solveRows(weights, gram, complement ? complementGram : null, i1, width, mask, words, pruned, lambdaBlock,
+                    linalg, kernels);
             phases.lap("solve");
             linalg.trmm(Side.RIGHT, Triangle.UPPER, true, 1f, u11, lambdaBlock);
             for (int r = 0; r < rows; r++) {
@@ -120,22 +121,18 @@ final class Thanos {
         return energy;
     }
 
-    /** The largest number of pruned entries of one row in the block's mask. */
-    private static int maxPruned(long[] mask, int rows, int words, int width) {
+    /** Sets {@code pruned[r]} to the number of pruned entries of row r in the block's mask; returns the largest. */
+    private static int countPruned(long[] mask, int rows, int words, int width, int[] pruned) {
         int max = 0;
         for (int r = 0; r < rows; r++) {
-            max = Math.max(max, pruned(mask, r, words, width));
+            int k = 0;
+            for (int w = 0; w < (width + 63) >>> 6; w++) { // a narrower last block leaves stale words
+                k += Long.bitCount(mask[r * words + w]);
+            }
+            pruned[r] = k;
+            max = Math.max(max, k);
         }
         return max;
-    }
-
-    /** The number of pruned entries of row r in the block's mask. */
-    private static int pruned(long[] mask, int r, int words, int width) {
-        int k = 0;
-        for (int w = 0; w < (width + 63) >>> 6; w++) { // a narrower last block leaves stale words
-            k += Long.bitCount(mask[r * words + w]);
-        }
-        return k;
     }
 
     /** The bits of mask word w that stand for one of a block's {@code width} columns. */
@@ -153,7 +150,8 @@ final class Thanos {
      * Step 2: every row with a non-empty Q solves {@code R̂ λ = w_Q}, {@code R̂ = G11[Q, Q]}; λ goes to the
      * row's pruned positions of {@code lambda} (zeros elsewhere). Rows run in parallel ranges with the BLAS
      * capped to one thread; inside a range, rows are ordered by |Q| and solved {@link Kernels#batchLanes()}
-     * at a time (SIMD across rows). Scratch is allocated per range, never per row.
+     * at a time (SIMD across rows); {@code pruned[r]} is row r's |Q|. Scratch is allocated per range, never
+     * per row.
      *
      * <p>With {@code inverse = M = G11⁻¹}, the rows that prune more than they keep are batched apart and
      * solved through the kept set F instead ({@link #solveComplement}): a system of size {@code |F| < |Q|},
@@ -161,7 +159,7 @@ final class Thanos {
      * does not depend on how the rows are split into ranges (that is, on the thread count).
      */
     private static void solveRows(FloatMatrix weights, float[] gram, float[] inverse, int i1, int width, long[] mask,
-            int words, FloatMatrix lambda, Linalg linalg, Kernels kernels) {
+            int words, int[] pruned, FloatMatrix lambda, Linalg linalg, Kernels kernels) {
         int lanes = kernels.batchLanes();
         LayerMath.parallelRows(linalg, weights.rows(), (r0, r1) -> {
             int[] indices = new int[width + lanes];
@@ -177,7 +175,7 @@ final class Thanos {
             float[] full = inverse == null ? null : new float[width * lanes];
             for (int r = r0; r < r1; r++) {
                 lambda.row(r).fill((byte) 0);
-                int k = pruned(mask, r, words, width);
+                int k = pruned[r];
                 sizes[r - r0] = k;
                 count[k + 1]++;
             }
